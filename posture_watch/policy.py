@@ -1,0 +1,123 @@
+"""Posture state and alert policy: a pure per-sample update step driven by the sample's timestamp.
+
+States: `upright`, `slouching`, `away` (nobody at the desk), `uncertain` (someone there, but not measurable).
+- A slouch starts when a fault scores >= 1 for `enter_after` seconds, and ends only when every score has stayed
+  below `leave_level` (hysteresis) for `leave_after` seconds: a glance or a fidget does not flip the state.
+- An alert needs the slouch to have lasted `alert_after` seconds, no alert in the last `cooldown` seconds, and
+  no snooze. A later alert in the same slouch is numbered, so its text can escalate instead of repeating.
+- Short gaps (nobody seen, or not measurable) hold the current state; longer ones end the slouch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from .posture import Assessment
+
+State = Literal["upright", "slouching", "away", "uncertain"]
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    alert_after: float = 60.0
+    cooldown: float = 600.0
+    enter_after: float = 1.0
+    leave_after: float = 2.0
+    leave_level: float = 0.6
+    away_after: float = 1.0
+    uncertain_after: float = 2.0
+
+
+@dataclass(frozen=True)
+class Alert:
+    t: float
+    faults: tuple[str, ...]
+    nth: int  # 1 for the first alert of a slouch, 2 for the next one in the same slouch, ...
+    slouch_seconds: float
+
+
+@dataclass(frozen=True)
+class Decision:
+    state: State
+    faults: tuple[str, ...]
+    alert: Alert | None
+    confirming: bool  # a change of state is pending: worth sampling faster
+
+
+class AlertPolicy:
+    def __init__(self, settings: PolicySettings | None = None) -> None:
+        self.settings = settings or PolicySettings()
+        self.state: State = "upright"
+        self._bad_since: float | None = None  # first of the consecutive samples scoring >= 1
+        self._good_since: float | None = None  # first of the consecutive samples scoring < leave_level
+        self._gap_since: float | None = None  # first of the consecutive absent/uncertain samples
+        self._slouch_start: float | None = None
+        self._alerts_in_slouch = 0
+        self._last_alert: float | None = None
+        self._quiet_until = float("-inf")
+
+    def snooze(self, t: float, seconds: float, end_slouch: bool = False) -> None:
+        """No alerts until t + seconds. `end_slouch` (taking a break) also forgets the current slouch."""
+        self._quiet_until = max(self._quiet_until, t + seconds)
+        if end_slouch and self.state == "slouching":
+            self._end_slouch("upright")
+
+    def snoozed(self, t: float) -> bool:
+        return t < self._quiet_until
+
+    def update(self, assessment: Assessment, t: float) -> Decision:
+        s = self.settings
+        if assessment.kind != "measured":
+            self._bad_since = self._good_since = None
+            if self._gap_since is None:
+                self._gap_since = t
+            limit = s.away_after if assessment.kind == "absent" else s.uncertain_after
+            if t - self._gap_since >= limit:
+                self._end_slouch("away" if assessment.kind == "absent" else "uncertain")
+            return Decision(self.state, (), None, confirming=self.state not in ("away", "uncertain"))
+
+        self._gap_since = None
+        if self.state in ("away", "uncertain"):
+            self.state = "upright"  # back in view: judged afresh below
+        severity = assessment.severity
+        if severity >= 1.0:
+            self._bad_since = self._bad_since if self._bad_since is not None else t
+            self._good_since = None
+        elif severity < s.leave_level:
+            self._good_since = self._good_since if self._good_since is not None else t
+            self._bad_since = None
+        elif self.state == "slouching":
+            self._good_since = None  # still half-bad: the slouch goes on
+        else:
+            self._bad_since = None  # not bad enough to start one
+
+        if self.state != "slouching" and self._bad_since is not None and t - self._bad_since >= s.enter_after:
+            self.state = "slouching"
+            self._slouch_start = self._bad_since
+            self._alerts_in_slouch = 0
+        elif self.state == "slouching" and self._good_since is not None and t - self._good_since >= s.leave_after:
+            self._end_slouch("upright")
+
+        if self.state != "slouching":
+            return Decision(self.state, (), None, confirming=self._bad_since is not None)
+        faults = tuple(assessment.faults_over(s.leave_level)) or tuple(assessment.faults_over(0.0)[:1])
+        return Decision(self.state, faults, self._maybe_alert(faults, t), confirming=self._good_since is not None)
+
+    def _maybe_alert(self, faults: tuple[str, ...], t: float) -> Alert | None:
+        s = self.settings
+        assert self._slouch_start is not None
+        lasted = t - self._slouch_start
+        if lasted < s.alert_after or self.snoozed(t):
+            return None
+        if self._last_alert is not None and t - self._last_alert < s.cooldown:
+            return None
+        self._last_alert = t
+        self._alerts_in_slouch += 1
+        return Alert(t, faults, self._alerts_in_slouch, lasted)
+
+    def _end_slouch(self, state: State) -> None:
+        self.state = state
+        self._slouch_start = None
+        self._bad_since = self._good_since = None
+        self._alerts_in_slouch = 0
