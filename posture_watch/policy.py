@@ -23,7 +23,7 @@ class PolicySettings:
     alert_after: float = 60.0
     cooldown: float = 600.0
     enter_after: float = 1.0
-    leave_after: float = 2.0
+    leave_after: float = 1.0
     leave_level: float = 0.6
     away_after: float = 1.0
     uncertain_after: float = 2.0
@@ -101,8 +101,10 @@ class AlertPolicy:
 
         if self.state != "slouching":
             return Decision(self.state, (), None, confirming=self._bad_since is not None)
-        faults = tuple(assessment.faults_over(s.leave_level)) or tuple(assessment.faults_over(0.0)[:1])
-        return Decision(self.state, faults, self._maybe_alert(faults, t), confirming=self._good_since is not None)
+        faults = tuple(assessment.faults_over(1.0)) or tuple(assessment.faults_over(0.0)[:1])
+        # No alert on a sample that is already getting better: the user may be straightening up right now.
+        alert = self._maybe_alert(faults, t) if severity >= 1.0 else None
+        return Decision(self.state, faults, alert, confirming=self._good_since is not None)
 
     def _maybe_alert(self, faults: tuple[str, ...], t: float) -> Alert | None:
         s = self.settings
