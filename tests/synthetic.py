@@ -1,0 +1,47 @@
+"""Synthetic landmark sequences for the pure core: a frontal head-and-shoulders figure that can hunch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from posture_watch.baseline import Baseline, build_baseline
+from posture_watch.metrics import BodyMetrics, measure
+from posture_watch.pose import LEFT_EAR, LEFT_SHOULDER, NOSE, RIGHT_EAR, RIGHT_SHOULDER, Pose
+
+
+def figure(drop: float = 0.0, shrug: float = 0.0, lean_deg: float = 0.0, closer: float = 0.0,
+           turn: float = 0.0, shift_x: float = 0.0, visibility: float = 0.99, jitter: float = 0.0,
+           rng: np.random.Generator | None = None) -> Pose:
+    """A person 200 px wide at the shoulders. `drop`: head lowered by that share of the upright neck gap;
+    `shrug`: shoulders raised by that many shoulder widths; `closer`: head that much bigger; `turn`: nose offset
+    in ear widths; `lean_deg`: the whole upper body rolled sideways."""
+    xy = np.zeros((33, 2))
+    cx, sy, ws = 320.0 + shift_x, 400.0, 200.0
+    gap = 0.8 * ws
+    ey = sy - gap * (1 - drop)
+    we = 0.45 * ws * (1 + closer)
+    xy[LEFT_SHOULDER] = (cx + ws / 2, sy - shrug * ws)
+    xy[RIGHT_SHOULDER] = (cx - ws / 2, sy - shrug * ws)
+    xy[LEFT_EAR] = (cx + we / 2, ey)
+    xy[RIGHT_EAR] = (cx - we / 2, ey)
+    xy[NOSE] = (cx + turn * we, ey + 0.1 * ws)
+    if lean_deg:
+        a = np.radians(lean_deg)
+        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        pivot = np.array([cx, sy + ws])
+        xy = (xy - pivot) @ rot.T + pivot
+    if jitter and rng is not None:
+        xy += rng.normal(0, jitter, xy.shape)
+    return Pose(xy, np.full(33, visibility))
+
+
+def metrics(**kw: float) -> BodyMetrics:
+    m = measure(figure(**kw))
+    assert m is not None
+    return m
+
+
+def upright_baseline(jitter: float = 1.0, seed: int = 0) -> Baseline:
+    rng = np.random.default_rng(seed)
+    samples = [measure(figure(jitter=jitter, rng=rng)) for _ in range(25)]
+    return build_baseline(samples, "test", (640, 480), "2026-01-01T00:00:00+00:00")

@@ -1,0 +1,174 @@
+"""The pure core (metrics, assessment, policy, advice) driven by synthetic landmarks and a fake clock."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from posture_watch.advice import AdviceBook
+from posture_watch.baseline import Baseline
+from posture_watch.errors import PostureWatchError
+from posture_watch.metrics import MetricSmoother
+from posture_watch.policy import Alert, AlertPolicy, PolicySettings
+from posture_watch.pose import main_person
+from posture_watch.posture import Assessment, assess, neck_angle_deg
+from tests.synthetic import figure, metrics, upright_baseline
+
+BRIGHT = (120.0, 50.0)
+
+
+def judge(baseline: Baseline, **kw: float) -> Assessment:
+    return assess(metrics(**kw), 1, BRIGHT, baseline)
+
+
+def test_neck_gap_is_distance_free_and_falls_with_a_hunch() -> None:
+    assert metrics().neck_gap == pytest.approx(0.8)
+    assert metrics(drop=0.25).neck_gap == pytest.approx(0.6)
+    assert metrics(closer=0.3).neck_gap == pytest.approx(0.8)  # head nearer, gap unchanged
+
+
+def test_neck_angle_follows_the_projected_chain() -> None:
+    assert neck_angle_deg(0.8, 0.8) == 0
+    assert neck_angle_deg(0.8 * math.cos(math.radians(30)), 0.8) == pytest.approx(30)
+    assert neck_angle_deg(0.9, 0.8) < 0  # head held higher than at calibration
+
+
+@pytest.mark.parametrize(("pose", "fault"), [
+    ({"drop": 0.3}, "head_drop"),
+    ({"shrug": 0.15}, "shoulders_raised"),
+    ({"lean_deg": 12}, "side_lean"),
+    ({"closer": 0.3}, "too_close"),
+])
+def test_each_fault_is_named(pose: dict[str, float], fault: str) -> None:
+    a = judge(upright_baseline(), **pose)
+    assert a.kind == "measured"
+    assert fault in a.faults_over(1.0)
+
+
+def test_small_changes_score_below_one() -> None:
+    a = judge(upright_baseline(), drop=0.05, lean_deg=3)
+    assert a.severity < 0.6
+
+
+def test_sensitivity_scales_thresholds() -> None:
+    base = upright_baseline()
+    mild = metrics(drop=0.1)
+    assert assess(mild, 1, BRIGHT, base, sensitivity=1.0).severity < 1
+    assert assess(mild, 1, BRIGHT, base, sensitivity=2.0).severity >= 1
+
+
+def test_gates_mark_unmeasurable_samples() -> None:
+    base = upright_baseline()
+    assert assess(None, 0, BRIGHT, base).kind == "absent"
+    dark = assess(None, 0, (9.0, 3.0), base)
+    assert (dark.kind, dark.reason) == ("uncertain", "too dark or camera covered")
+    assert judge(base, turn=0.5).reason == "face turned away"
+    assert judge(base, visibility=0.2).reason == "ears or shoulders hidden"
+    assert judge(base, shift_x=300).kind == "absent"  # somebody, but not where the user sits
+
+
+def test_main_person_prefers_the_calibrated_spot_among_near_people() -> None:
+    user, passer = figure(), figure(shift_x=250)
+    assert main_person([passer, user], expected_x=320) is user
+    assert main_person([passer, user]) in (passer, user)
+    assert main_person([]) is None
+
+
+def test_smoother_averages_jitter_but_restarts_after_a_gap() -> None:
+    smooth = MetricSmoother(time_constant=0.3)
+    first = smooth.update(metrics(), 0.0)
+    moved = smooth.update(metrics(drop=0.5), 0.033)
+    assert first is not None and moved is not None
+    assert 0.6 < moved.neck_gap < 0.8  # only part of the way in one frame
+    assert smooth.update(None, 0.066) is None
+    again = smooth.update(metrics(drop=0.5), 0.1)
+    assert again is not None and again.neck_gap == pytest.approx(0.4)
+
+
+def bad(score: float = 2.0) -> Assessment:
+    return Assessment("measured", scores={"head_drop": score, "side_lean": 0.0})
+
+
+def good() -> Assessment:
+    return Assessment("measured", scores={"head_drop": 0.1})
+
+
+def run_policy(policy: AlertPolicy, seq: list[tuple[float, float, Assessment]], step: float = 0.1) -> list[Alert]:
+    """Feed each assessment from start to end second at `step`; return the alerts raised."""
+    alerts = []
+    for start, end, a in seq:
+        t = start
+        while t < end - 1e-9:
+            decision = policy.update(a, t)
+            if decision.alert:
+                alerts.append(decision.alert)
+            t = round(t + step, 6)
+    return alerts
+
+
+def test_a_lasting_hunch_alerts_once_after_alert_after() -> None:
+    policy = AlertPolicy(PolicySettings(alert_after=5, cooldown=100))
+    alerts = run_policy(policy, [(0, 3, good()), (3, 20, bad())])
+    assert [round(a.t, 1) for a in alerts] == [8.0]
+    assert alerts[0].faults == ("head_drop",) and alerts[0].nth == 1
+    assert policy.state == "slouching"
+
+
+def test_glances_and_fidgets_never_alert() -> None:
+    policy = AlertPolicy(PolicySettings(alert_after=5, cooldown=100))
+    seq = []
+    for k in range(10):  # 2 s glances every 5 s for 50 s
+        seq += [(5 * k, 5 * k + 3, good()), (5 * k + 3, 5 * k + 5, bad())]
+    assert run_policy(policy, seq) == []
+
+
+def test_hysteresis_keeps_a_slouch_through_half_good_samples() -> None:
+    policy = AlertPolicy(PolicySettings(alert_after=5, cooldown=100))
+    alerts = run_policy(policy, [(0, 2, bad()), (2, 4, bad(0.8)), (4, 7, bad())])
+    assert len(alerts) == 1  # 0.8 is between leave (0.6) and enter (1.0): still the same slouch
+
+
+def test_cooldown_and_escalation_in_one_long_slouch() -> None:
+    policy = AlertPolicy(PolicySettings(alert_after=5, cooldown=10))
+    alerts = run_policy(policy, [(0, 30, bad())])
+    assert [(round(a.t), a.nth) for a in alerts] == [(5, 1), (15, 2), (25, 3)]
+
+
+def test_snooze_and_break() -> None:
+    policy = AlertPolicy(PolicySettings(alert_after=2, cooldown=1))
+    run_policy(policy, [(0, 3, bad())])
+    policy.snooze(3, 10)
+    assert run_policy(policy, [(3, 12.9, bad())]) == []
+    assert run_policy(policy, [(12.9, 13.5, bad())])
+    policy.snooze(13.5, 5, end_slouch=True)
+    assert policy.state == "upright"
+
+
+def test_leaving_the_desk_turns_away_and_ends_the_slouch() -> None:
+    policy = AlertPolicy(PolicySettings(alert_after=5))
+    absent = Assessment("absent", "nobody in view")
+    run_policy(policy, [(0, 4, bad()), (4, 4.5, absent)])
+    assert policy.state == "slouching"  # a blink of absence holds the state
+    run_policy(policy, [(4.5, 6, absent)])
+    assert policy.state == "away"
+    assert run_policy(policy, [(6, 9, bad())]) == []  # the slouch restarted on return: no alert yet
+
+
+def test_advice_names_the_fault_rotates_and_escalates() -> None:
+    book = AdviceBook()
+    first = book.advise(Alert(10, ("shoulders_raised",), 1, 60))
+    second = book.advise(Alert(20, ("shoulders_raised",), 1, 60))
+    assert first[0] == second[0] == "Shoulders creeping up"
+    assert first[1] != second[1]
+    later = book.advise(Alert(700, ("forward_head",), 2, 700))
+    assert "break" in later[0] and "12 min" in later[0]
+
+
+def test_calibration_refuses_a_person_who_was_not_there() -> None:
+    from posture_watch.baseline import build_baseline
+
+    with pytest.raises(PostureWatchError, match="in view in only 40%"):
+        build_baseline([metrics()] * 4 + [None] * 6, "t", (640, 480), "now")
+    with pytest.raises(PostureWatchError, match="moved too much"):
+        build_baseline([metrics(drop=d) for d in (0.0, 0.3, 0.0, 0.3, 0.1)], "t", (640, 480), "now")
