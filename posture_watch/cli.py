@@ -102,8 +102,12 @@ def _parser() -> argparse.ArgumentParser:
     camera = argparse.ArgumentParser(add_help=False)
     camera.add_argument("--camera", default="0", metavar="INDEX|VIDEO",
                         help="webcam number, or a video file that plays as if it were a webcam (default 0)")
-    camera.add_argument("--resolution", type=_resolution, default=(640, 480), metavar="WxH",
-                        help="webcam resolution to ask for (default 640x480)")
+    camera.add_argument("--resolution", type=_resolution, metavar="WxH",
+                        help="webcam resolution to ask for (default 640x480); a clip is scaled to it")
+    camera.add_argument("--fps", type=float, metavar="N",
+                        help="frame rate to ask the webcam for; a clip is delivered at this rate (default: "
+                        "the camera's or the clip's own)")
+    camera.add_argument("--loop", action="store_true", help="play a clip used as the camera over and over")
 
     run = sub.add_parser("run", parents=[camera, model, policy], help="watch your posture through the webcam",
                          description="Watch through the webcam and alert when a bad posture lasts. Starts with "
@@ -157,8 +161,8 @@ def _open_source(args: argparse.Namespace, interval: float, clock_origin: float 
     from .sources import CameraSource, PacedClipSource
 
     if args.camera.isdigit():
-        return CameraSource(int(args.camera), args.resolution, interval, clock_origin)
-    return PacedClipSource(args.camera, interval, clock_origin=clock_origin)
+        return CameraSource(int(args.camera), args.resolution or (640, 480), interval, clock_origin, args.fps)
+    return PacedClipSource(args.camera, interval, args.fps, args.resolution, args.loop, clock_origin)
 
 
 def _calibrate(args: argparse.Namespace, estimator: PoseEstimator, output: Path) -> Baseline:

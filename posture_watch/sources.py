@@ -68,10 +68,15 @@ class VideoFileSource:
 
 
 class CameraSource:
-    """A webcam, sampled at `interval` seconds. Only the sampled frames are decoded."""
+    """A webcam, sampled at `interval` seconds. Only the sampled frames are decoded.
 
-    def __init__(self, index: int, size: tuple[int, int] = (640, 480), interval: float = 1.0) -> None:
+    `t` counts from `clock_origin` (a time.monotonic() value) when given, so that a camera closed during a
+    pause and opened again continues the same timeline."""
+
+    def __init__(self, index: int, size: tuple[int, int] = (640, 480), interval: float = 1.0,
+                 clock_origin: float | None = None, fps: float | None = None) -> None:
         self.interval = interval
+        self._origin = clock_origin
         self.label = f"camera {index}"
         self._cap = cv2.VideoCapture(index)
         if not self._cap.isOpened():
@@ -83,12 +88,14 @@ class CameraSource:
         self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
         self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
         self._cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
+        if fps:
+            self._cap.set(cv2.CAP_PROP_FPS, fps)
         self.size = (int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
         self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
 
     def __iter__(self) -> Iterator[Frame]:
-        start = time.monotonic()
-        next_due = start
+        origin = time.monotonic() if self._origin is None else self._origin
+        next_due = 0.0
         image: np.ndarray | None = None
         index = -1
         failures = 0
@@ -101,13 +108,13 @@ class CameraSource:
                 continue
             failures = 0
             index += 1
-            now = time.monotonic()
+            now = time.monotonic() - origin
             if now < next_due:
                 continue
             ok, image = self._cap.retrieve(image)
             if ok:
                 next_due = now + self.interval
-                yield Frame(now - start, index, image)
+                yield Frame(now, index, image)
 
     def close(self) -> None:
         self._cap.release()
@@ -122,8 +129,9 @@ class PacedClipSource:
     """
 
     def __init__(self, path: str | Path, interval: float = 1.0, fps: float | None = None,
-                 size: tuple[int, int] | None = None, loop: bool = False) -> None:
+                 size: tuple[int, int] | None = None, loop: bool = False, clock_origin: float | None = None) -> None:
         self.path = Path(path)
+        self._origin = clock_origin
         self.interval = interval
         self.loop = loop
         self.label = f"{self.path} (at camera pace)"
@@ -149,6 +157,7 @@ class PacedClipSource:
 
     def __iter__(self) -> Iterator[Frame]:
         start = time.monotonic()
+        offset = 0.0 if self._origin is None else start - self._origin  # reported t continues across reopenings
         next_due = 0.0
         index = 0
         while not self._closed.is_set():
@@ -164,7 +173,7 @@ class PacedClipSource:
             if t + 1e-9 >= next_due:
                 image = cv2.imdecode(np.frombuffer(self._jpegs[clip_index], np.uint8), cv2.IMREAD_COLOR)
                 next_due = t + self.interval
-                yield Frame(t, index, image)
+                yield Frame(offset + t, index, image)
             index += 1
 
     def close(self) -> None:
