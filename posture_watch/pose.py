@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import os
 import sys
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
@@ -61,7 +63,7 @@ def load_model(path: str | Path | None = None) -> bytes:
                 f"the bundled pose model {model_path} is damaged (sha256 {digest[:12]}…, expected "
                 f"{BUNDLED_SHA256[:12]}…): reinstall posture-watch"
             )
-    elif not data.startswith(b"PK"):
+    elif not zipfile.is_zipfile(io.BytesIO(data)):
         raise PostureWatchError(f"{model_path} is not a MediaPipe .task bundle")
     return data
 
