@@ -1,0 +1,187 @@
+"""Check the sample clips with MediaPipe and print a Markdown table (used in README.md).
+
+    python samples/verify_samples.py [NAME ...] [--model PATH_TO_pose_landmarker_lite.task]
+
+For every clip: the labels file matches the video (one row per frame, exact columns), the
+main person is detected in the frames where they are present and visible, nobody (or only
+the passer-by) in the absent frames, nothing in the dark frames, and the neck gap
+((shoulder-mid y - ear-mid y) / shoulder width, ears = landmarks 7/8, shoulders 11/12)
+falls in slouching frames and not much in transient ones.  Lite model, VIDEO mode,
+num_poses=2, the main person = the widest shoulders.  Exits non-zero if a check fails.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from make_samples import COLUMNS  # noqa: E402
+
+DEFAULT_LITE = Path(os.environ.get("POSE_MODEL_LITE", "/work/shared/models/pose_landmarker_lite.task"))
+
+
+@dataclass
+class FrameResult:
+    n_poses: int
+    neck: float = math.nan  # neck gap / shoulder width of the main person
+    ear_w: float = math.nan  # ear-to-ear distance / shoulder width
+    tilt: float = math.nan  # shoulder line angle (deg)
+    brightness: float = 0.0
+
+
+def analyse(clip: Path, model: Path) -> list[FrameResult]:
+    import mediapipe as mp
+    from mediapipe.tasks import python as mpt
+    from mediapipe.tasks.python import vision
+
+    opts = vision.PoseLandmarkerOptions(
+        base_options=mpt.BaseOptions(model_asset_path=str(model)), running_mode=vision.RunningMode.VIDEO, num_poses=2
+    )
+    cap = cv2.VideoCapture(str(clip))
+    fps = cap.get(cv2.CAP_PROP_FPS) or 15.0
+    out: list[FrameResult] = []
+    with vision.PoseLandmarker.create_from_options(opts) as lm:
+        f = 0
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            h, w = bgr.shape[:2]
+            rgb = np.ascontiguousarray(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            r = lm.detect_for_video(mp.Image(image_format=mp.ImageFormat.SRGB, data=rgb), int(f * 1000 / fps))
+            res = FrameResult(len(r.pose_landmarks), brightness=float(bgr.mean()))
+            best = -1.0
+            for pose in r.pose_landmarks:
+                p = np.array([[q.x * w, q.y * h] for q in pose])
+                sw = float(np.linalg.norm(p[11] - p[12]))
+                if sw > best:
+                    best = sw
+                    shm, ear = (p[11] + p[12]) / 2, (p[7] + p[8]) / 2
+                    res.neck = float((shm[1] - ear[1]) / sw)
+                    res.ear_w = float(np.linalg.norm(p[7] - p[8]) / sw)
+                    res.tilt = math.degrees(math.atan2(p[11][1] - p[12][1], p[11][0] - p[12][0]))
+            out.append(res)
+            f += 1
+    cap.release()
+    return out
+
+
+def pct(x: float) -> str:
+    return "-" if math.isnan(x) else f"{100 * x:+.0f} %"
+
+
+def check(name: str, model: Path) -> tuple[str, list[str]]:
+    clip, lab_path = HERE / f"{name}.mp4", HERE / f"{name}.labels.csv"
+    with open(lab_path, newline="") as fh:
+        rd = csv.DictReader(fh)
+        header = rd.fieldnames
+        labels = list(rd)
+    res = analyse(clip, model)
+    problems: list[str] = []
+    if header != COLUMNS:
+        problems.append(f"columns {header}")
+    if len(labels) != len(res):
+        problems.append(f"{len(labels)} label rows for {len(res)} frames")
+    n = min(len(labels), len(res))
+    labels, res = labels[:n], res[:n]
+    state = np.array([r["expected_state"] for r in labels])
+    present = np.array([int(r["present"]) for r in labels])
+    transient = np.array([int(r["transient"]) for r in labels])
+    event = np.array([r["event"] for r in labels])
+    npose = np.array([r.n_poses for r in res])
+    neck = np.array([r.neck for r in res])
+    fps = n / (float(labels[-1]["t"]) + float(labels[1]["t"]))
+    base_n = max(1, int(2 * fps))
+    base = float(np.nanmedian(neck[:base_n]))
+    drop = 1 - neck / base
+
+    visible = (present == 1) & (state != "uncertain")
+    det_rate = float((npose[visible] > 0).mean()) if visible.any() else math.nan
+    absent = present == 0
+    dark = state == "uncertain"
+    hold = (state == "slouching") & (event != "ramp")
+    steady = (state == "upright") & (transient == 0) & (event != "ramp") & visible
+    cells = [f"`{name}`", f"{100 * det_rate:.0f} %" if visible.any() else "-"]
+    if absent.any():
+        cells.append(
+            f"{int((npose[absent] == 0).sum())}/{int(absent.sum())} none, {int((npose[absent] > 0).sum())} with a pose"
+        )
+    elif dark.any():
+        cells.append(
+            f"dark: {int((npose[dark] > 0).sum())}/{int(dark.sum())} with a pose, "
+            f"mean {np.mean([r.brightness for r, d in zip(res, dark, strict=True) if d]):.1f}/255"
+        )
+    else:
+        cells.append("-")
+    cells.append(pct(float(np.nanmedian(drop[steady]))) if steady.any() else "-")
+    cells.append(pct(float(np.nanmedian(drop[hold]))) if hold.any() else "-")
+    tr = transient == 1
+    cells.append(pct(float(np.nanpercentile(drop[tr], 90))) if tr.any() and np.isfinite(drop[tr]).any() else "-")
+    extra = []
+    if hold.any():
+        ew = np.array([r.ear_w for r in res])
+        extra.append(f"ear width {pct(float(np.nanmedian(ew[hold]) / np.nanmedian(ew[:base_n]) - 1))}")
+        tl = np.array([r.tilt for r in res])
+        extra.append(f"shoulder tilt {np.nanmedian(tl[hold]) - np.nanmedian(tl[:base_n]):+.1f}°")
+    if labels[0]["true_neck_deg"]:
+        tn = np.array([float(r["true_neck_deg"]) for r in labels])
+        ts = np.array([float(r["true_shoulder_deg"]) for r in labels])
+        ok = np.isfinite(neck)
+        for nm, v in (("neck", tn), ("shoulder", ts)):
+            if np.ptp(v) > 1 and ok.sum() > 3:
+                extra.append(f"corr(true_{nm}, gap) {np.corrcoef(v[ok], neck[ok])[0, 1]:+.2f}")
+        if hold.any():
+            extra.append(f"true neck {np.median(tn[hold]):.1f}°, shoulder {np.median(ts[hold]):.1f}° held")
+    cells.append("; ".join(extra))
+    # pass/fail rules
+    if visible.any() and det_rate < 0.95:
+        problems.append(f"main person detected in only {100 * det_rate:.0f} % of visible frames")
+    if dark.any() and (npose[dark] > 0).any():
+        problems.append("a pose was detected in dark frames")
+    gap_faults = {"head_drop", "shoulders_raised"}
+    if (
+        hold.any()
+        and not float(np.nanmedian(drop[hold])) >= 0.15
+        and any(gap_faults & set(r["faults"].split(";")) for r in labels)
+    ):
+        problems.append("neck gap drops < 15 % in slouching frames")
+    if tr.any() and (event[tr] == "glance").any():
+        g = drop[tr & (event == "glance")]
+        if np.nanpercentile(g, 90) > 0.10:
+            problems.append("glances move the neck gap by > 10 %")
+    return "| " + " | ".join(cells) + " |", problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("names", nargs="*", help="clip names (default: every samples/*.labels.csv)")
+    ap.add_argument("--model", type=Path, default=DEFAULT_LITE)
+    a = ap.parse_args(argv)
+    names = a.names or sorted(p.name[: -len(".labels.csv")] for p in HERE.glob("*.labels.csv"))
+    print(
+        "| clip | detected (present, visible frames) | absent / dark frames | neck-gap drop, steady upright "
+        "| drop, slouch held (median) | drop, transient (90th pct) | other |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    failed = []
+    for nm in names:
+        row, problems = check(nm, a.model)
+        print(row, flush=True)
+        failed += [f"{nm}: {p}" for p in problems]
+    for p in failed:
+        print("FAIL", p, file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
