@@ -11,6 +11,8 @@ Ws the shoulder width and We the ear-to-ear width, all in pixels. Image y grows 
 - shoulder_tilt_deg, head_roll_deg: the angle of the shoulder line and of the ear line (sideways lean).
 - face_turn_deg: how far the face is turned sideways, from the nose's offset from E relative to We (the nose tip
   sits about 2/3 of We in front of the ear axis, so tan(turn) ~ 1.5 * offset / We).
+- camera_distance: how far the shoulders are from the camera, in shoulder widths: f / Ws, with the focal length f
+  in pixels of a typical webcam (62° horizontal field of view: f = 0.83 * image width).
 - visibility: the lowest MediaPipe visibility of the four key landmarks.
 """
 
@@ -22,6 +24,8 @@ from dataclasses import astuple, dataclass
 import numpy as np
 
 from .pose import LEFT_EAR, LEFT_SHOULDER, NOSE, RIGHT_EAR, RIGHT_SHOULDER, Pose
+
+FOCAL_PER_WIDTH = 0.5 / math.tan(math.radians(62 / 2))  # focal length / image width, 62° field of view
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class BodyMetrics:
     shoulder_tilt_deg: float
     head_roll_deg: float
     face_turn_deg: float
+    camera_distance: float
     visibility: float
 
 
@@ -61,6 +66,7 @@ def measure(pose: Pose) -> BodyMetrics | None:
         shoulder_tilt_deg=_line_angle(left_sh, right_sh),
         head_roll_deg=_line_angle(left_ear, right_ear),
         face_turn_deg=math.degrees(math.atan(1.5 * abs(float(xy[NOSE][0] - ear_mid[0])) / we)),
+        camera_distance=FOCAL_PER_WIDTH * pose.image_width / ws,
         visibility=float(pose.visibility[[LEFT_EAR, RIGHT_EAR, LEFT_SHOULDER, RIGHT_SHOULDER]].min()),
     )
 

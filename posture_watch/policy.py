@@ -22,8 +22,8 @@ State = Literal["upright", "slouching", "away", "uncertain"]
 class PolicySettings:
     alert_after: float = 60.0
     cooldown: float = 600.0
-    enter_after: float = 1.0
-    leave_after: float = 1.0
+    enter_after: float = 0.5
+    leave_after: float = 0.5
     leave_level: float = 0.6
     away_after: float = 1.0
     uncertain_after: float = 2.0

@@ -30,10 +30,11 @@ NOSE, LEFT_EYE, RIGHT_EYE, LEFT_EAR, RIGHT_EAR, LEFT_SHOULDER, RIGHT_SHOULDER = 
 
 @dataclass(frozen=True)
 class Pose:
-    """One person: `xy` is (33, 2) in pixels, `visibility` is (33,) in 0..1."""
+    """One person: `xy` is (33, 2) in pixels, `visibility` is (33,) in 0..1, in a picture `image_width` wide."""
 
     xy: np.ndarray
     visibility: np.ndarray
+    image_width: int
 
     @property
     def shoulder_width(self) -> float:
@@ -113,7 +114,7 @@ class PoseEstimator:
         poses = []
         for landmarks in result.pose_landmarks:
             arr = np.array([(p.x * w, p.y * h, p.visibility or 0.0) for p in landmarks], dtype=np.float64)
-            poses.append(Pose(arr[:, :2], arr[:, 2]))
+            poses.append(Pose(arr[:, :2], arr[:, 2], w))
         return poses
 
     def close(self) -> None:

@@ -32,7 +32,7 @@ def figure(drop: float = 0.0, shrug: float = 0.0, lean_deg: float = 0.0, closer:
         xy = (xy - pivot) @ rot.T + pivot
     if jitter and rng is not None:
         xy += rng.normal(0, jitter, xy.shape)
-    return Pose(xy, np.full(33, visibility))
+    return Pose(xy, np.full(33, visibility), 640)
 
 
 def metrics(**kw: float) -> BodyMetrics:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 from posture_watch.advice import AdviceBook
@@ -28,10 +26,13 @@ def test_neck_gap_is_distance_free_and_falls_with_a_hunch() -> None:
     assert metrics(closer=0.3).neck_gap == pytest.approx(0.8)  # head nearer, gap unchanged
 
 
-def test_neck_angle_follows_the_projected_chain() -> None:
-    assert neck_angle_deg(0.8, 0.8) == 0
-    assert neck_angle_deg(0.8 * math.cos(math.radians(30)), 0.8) == pytest.approx(30)
-    assert neck_angle_deg(0.9, 0.8) < 0  # head held higher than at calibration
+def test_neck_angle_from_the_head_coming_forward() -> None:
+    base = upright_baseline(jitter=0)
+    assert neck_angle_deg(metrics(), base) == pytest.approx(0, abs=1e-6)
+    # Shoulders 200 px wide in a 640 px picture: 2.66 shoulder widths from a 62° camera. A head 10 % bigger
+    # relative to the shoulders came 0.24 shoulder widths nearer; over a 0.8 neck gap that is 17 degrees.
+    assert neck_angle_deg(metrics(closer=0.1), base) == pytest.approx(16.9, abs=0.3)
+    assert neck_angle_deg(metrics(closer=-0.05), base) < 0  # head further back than at calibration
 
 
 @pytest.mark.parametrize(("pose", "fault"), [
