@@ -168,8 +168,8 @@ def _open_source(args: argparse.Namespace, interval: float, clock_origin: float 
 def _calibrate(args: argparse.Namespace, estimator: PoseEstimator, output: Path) -> Baseline:
     from .calibrate import baseline_from, collect
 
-    print(f"Calibrating: sit upright, look at the screen and keep still for {args.seconds:g} s ...", file=sys.stderr)
     source = _open_source(args, interval=0.2)
+    print(f"Calibrating: sit upright, look at the screen and keep still for {args.seconds:g} s ...", file=sys.stderr)
     try:
         observations = collect(source, estimator, args.seconds)
     finally:
@@ -183,8 +183,8 @@ def _calibrate(args: argparse.Namespace, estimator: PoseEstimator, output: Path)
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from .pose import PoseEstimator
 
-    estimator = PoseEstimator(args.model)
-    _calibrate(args, estimator, args.output or default_baseline_path())
+    with PoseEstimator(args.model) as estimator:
+        _calibrate(args, estimator, args.output or default_baseline_path())
     return 0
 
 
@@ -196,18 +196,17 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if not args.video.is_file():
         raise PostureWatchError(f"{args.video}: no such video file")
     baseline: Baseline | float = load_baseline(args.baseline) if args.baseline else (args.calibrate_first or 2.0)
-    estimator = PoseEstimator(args.model)
     notifier = open_notifier("auto") if args.notify else None
     progress = _ProgressBar() if sys.stderr.isatty() else None
     try:
-        report = replay(args.video, baseline, estimator, _settings(args), args.sensitivity, notifier,
-                        progress.update if progress else None)
+        with PoseEstimator(args.model) as estimator:
+            report = replay(args.video, baseline, estimator, _settings(args), args.sensitivity, notifier,
+                            progress.update if progress else None)
     finally:
         if progress:
             progress.done()
         if notifier:
             notifier.close()
-        estimator.close()
     if args.json:
         json.dump(to_json(report), sys.stdout, indent=1)
         sys.stdout.write("\n")
@@ -222,22 +221,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from .policy import AlertPolicy
     from .pose import PoseEstimator
 
-    estimator = PoseEstimator(args.model)
     path = args.baseline or default_baseline_path()
-    if args.baseline is None and not path.exists():
-        print("No baseline yet: calibrating first.", file=sys.stderr)
-        args.seconds = 5.0
-        baseline = _calibrate(args, estimator, path)
-    else:
-        baseline = load_baseline(path)
-    monitor = Monitor(estimator, baseline, AlertPolicy(_settings(args)), sensitivity=args.sensitivity,
-                      plan=SamplingPlan(steady=args.interval))
-    monitor.notifier = open_notifier(args.notifier, on_action=monitor.on_action)
-    paused = threading.Event()
+    baseline = None if args.baseline is None and not path.exists() else load_baseline(path)
+    with PoseEstimator(args.model) as estimator:
+        if baseline is None:
+            print("No baseline yet: calibrating first.", file=sys.stderr)
+            args.seconds = 5.0
+            baseline = _calibrate(args, estimator, path)
+        monitor = Monitor(estimator, baseline, AlertPolicy(_settings(args)), sensitivity=args.sensitivity,
+                          plan=SamplingPlan(steady=args.interval))
+        monitor.notifier = open_notifier(args.notifier, on_action=monitor.on_action)
+        try:
+            return _watch(args, monitor)
+        finally:
+            monitor.notifier.close()
+
+
+def _watch(args: argparse.Namespace, monitor: Monitor) -> int:
+    """The webcam loop. The camera is open only while sampling: a pause or a long snooze closes it."""
+    running = threading.Event()  # cleared while paused (SIGUSR1 toggles)
+    running.set()
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    signal.signal(signal.SIGUSR1, lambda _s, _f: paused.clear() if paused.is_set() else paused.set())
+    signal.signal(signal.SIGUSR1, lambda _s, _f: running.clear() if running.is_set() else running.set())
     origin = time.monotonic()
-    print(f"Watching ({args.camera}); Ctrl-C to stop.", file=sys.stderr)
+    print(f"Watching ({args.camera}); Ctrl-C to stop, SIGUSR1 to pause.", file=sys.stderr)
     try:
         while True:
             source = _open_source(args, args.interval, origin)
@@ -249,31 +256,23 @@ def _cmd_run(args: argparse.Namespace) -> int:
                         faults = f" ({', '.join(sample.decision.faults)})" if sample.decision.faults else ""
                         print(f"{time.strftime('%H:%M:%S')} {state}{faults}", file=sys.stderr)
                         last_state = state
-                    if paused.is_set() or monitor.policy.snoozed(sample.t + 60):
+                    if not running.is_set() or monitor.policy.snoozed(sample.t + 60):
                         break
                 else:
                     return 0  # a clip used as the camera has ended
             finally:
-                source.close()  # closed while paused or snoozed: the camera light goes off
-            _wait_while_paused(paused, monitor, origin)
+                source.close()
+            if not running.is_set():
+                print("Paused: camera closed (SIGUSR1 again resumes).", file=sys.stderr)
+                running.wait()
+                print("Resumed.", file=sys.stderr)
+            else:
+                print("Snoozed: camera closed until the snooze ends.", file=sys.stderr)
+                while monitor.policy.snoozed(time.monotonic() - origin) and running.is_set():
+                    time.sleep(1.0)
     except KeyboardInterrupt:
         print("Stopped.", file=sys.stderr)
         return 0
-    finally:
-        monitor.notifier.close()
-        estimator.close()
-
-
-def _wait_while_paused(paused: threading.Event, monitor: Monitor, origin: float) -> None:
-    if paused.is_set():
-        print("Paused: camera closed (send SIGUSR1 again to resume).", file=sys.stderr)
-        while paused.is_set():
-            time.sleep(0.5)
-        print("Resumed.", file=sys.stderr)
-        return
-    print("Snoozed: camera closed until the snooze ends.", file=sys.stderr)
-    while monitor.policy.snoozed(time.monotonic() - origin) and not paused.is_set():
-        time.sleep(1.0)
 
 
 def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:

@@ -19,7 +19,7 @@ Ws the shoulder width and We the ear-to-ear width, all in pixels. Image y grows 
 from __future__ import annotations
 
 import math
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -82,29 +82,3 @@ def frame_brightness(image: np.ndarray) -> tuple[float, float]:
     sample = image[::8, ::8]
     return float(sample.mean()), float(sample.std())
 
-
-class MetricSmoother:
-    """Exponential smoothing of the metrics over time, to take out the landmark jitter of single frames.
-
-    The weight of a new sample depends on the time since the previous one, so dense replays are smoothed over
-    about `time_constant` seconds while sparse live samples (one every second or two) pass almost unchanged.
-    A missing sample restarts the smoothing, so a person coming back is not averaged with the one who left.
-    """
-
-    def __init__(self, time_constant: float = 0.3) -> None:
-        self.time_constant = time_constant
-        self._state: np.ndarray | None = None
-        self._t = 0.0
-
-    def update(self, metrics: BodyMetrics | None, t: float) -> BodyMetrics | None:
-        if metrics is None:
-            self._state = None
-            return None
-        values = np.array(astuple(metrics), dtype=np.float64)
-        if self._state is None or self.time_constant <= 0:
-            self._state = values
-        else:
-            weight = 1.0 - math.exp(-max(t - self._t, 0.0) / self.time_constant)
-            self._state += weight * (values - self._state)
-        self._t = t
-        return BodyMetrics(*(float(v) for v in self._state))

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from .advice import AdviceBook
 from .baseline import Baseline
-from .metrics import MetricSmoother, frame_brightness, measure
+from .metrics import frame_brightness, measure
 from .notify import Notice, Notifier, UserAction
 from .policy import Alert, AlertPolicy, Decision
 from .pose import Pose, PoseEstimator, main_person
@@ -78,7 +78,6 @@ class Monitor:
         self.sensitivity = sensitivity
         self.plan = plan
         self.advice = AdviceBook()
-        self.smoother = MetricSmoother()
         self._actions: queue.SimpleQueue[UserAction] = queue.SimpleQueue()
 
     def on_action(self, action: UserAction) -> None:
@@ -100,7 +99,7 @@ class Monitor:
         """The pure part of a step: everything after the pose model."""
         self._apply_actions(obs.t)
         person = main_person(obs.poses, self.baseline.mean("center_x"))
-        metrics = self.smoother.update(measure(person) if person is not None else None, obs.t)
+        metrics = measure(person) if person is not None else None
         assessment = assess(metrics, len(obs.poses), obs.brightness, self.baseline, self.sensitivity)
         decision = self.policy.update(assessment, obs.t)
         message = None

@@ -121,6 +121,12 @@ class PoseEstimator:
         with _native_stderr_silenced():
             self._landmarker.close()
 
+    def __enter__(self) -> PoseEstimator:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
 
 def main_person(poses: list[Pose], expected_x: float | None = None) -> Pose | None:
     """The user among the people found: the widest shoulders (the closest person), and when a calibrated

@@ -13,6 +13,7 @@ grab every frame so the driver's queue never holds stale frames, and retrieve on
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +24,10 @@ import cv2
 import numpy as np
 
 from .errors import PostureWatchError
+
+# OpenCV and FFmpeg print warnings of their own for every camera or file they cannot open; we say it in one line.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 @dataclass(frozen=True)

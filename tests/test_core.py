@@ -7,7 +7,6 @@ import pytest
 from posture_watch.advice import AdviceBook
 from posture_watch.baseline import Baseline
 from posture_watch.errors import PostureWatchError
-from posture_watch.metrics import MetricSmoother
 from posture_watch.policy import Alert, AlertPolicy, PolicySettings
 from posture_watch.pose import main_person
 from posture_watch.posture import Assessment, assess, neck_angle_deg
@@ -74,17 +73,6 @@ def test_main_person_prefers_the_calibrated_spot_among_near_people() -> None:
     assert main_person([passer, user], expected_x=320) is user
     assert main_person([passer, user]) in (passer, user)
     assert main_person([]) is None
-
-
-def test_smoother_averages_jitter_but_restarts_after_a_gap() -> None:
-    smooth = MetricSmoother(time_constant=0.3)
-    first = smooth.update(metrics(), 0.0)
-    moved = smooth.update(metrics(drop=0.5), 0.033)
-    assert first is not None and moved is not None
-    assert 0.6 < moved.neck_gap < 0.8  # only part of the way in one frame
-    assert smooth.update(None, 0.066) is None
-    again = smooth.update(metrics(drop=0.5), 0.1)
-    assert again is not None and again.neck_gap == pytest.approx(0.4)
 
 
 def bad(score: float = 2.0) -> Assessment:

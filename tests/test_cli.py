@@ -1,0 +1,152 @@
+"""The command line as a user meets it: real subprocesses, real sample clips, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HUNCH = ROOT / "samples" / "hunch_slow.mp4"
+HUNCH_LABELS = ROOT / "samples" / "hunch_slow.labels.csv"
+
+
+def cli(*args: str, config: Path, timeout: float = 120, **kw: object) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(config)}
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # no desktop here: alerts must fall back to the terminal
+    return subprocess.run([sys.executable, "-m", "posture_watch", *args], capture_output=True, text=True,
+                          env=env, timeout=timeout, cwd=ROOT, **kw)
+
+
+def one_clear_line(done: subprocess.CompletedProcess[str], text: str) -> None:
+    assert done.returncode == 1, done
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()], done.stderr  # one line
+    assert done.stderr.startswith("posture-watch: ") and text in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def hunch_window() -> tuple[float, float]:
+    """First and last second labelled `slouching` in the hunch clip."""
+    import csv
+
+    with HUNCH_LABELS.open() as fh:
+        times = [float(r["t"]) for r in csv.DictReader(fh) if r["expected_state"] == "slouching"]
+    return times[0], times[-1]
+
+
+def test_replay_json_contract_alerts_only_in_the_hunch(tmp_path: Path) -> None:
+    done = cli("replay", str(HUNCH), "--calibrate-first", "2", "--alert-after", "2", "--json", config=tmp_path)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)  # stdout holds exactly one JSON document
+    assert set(doc) >= {"video", "fps", "frames", "samples", "alerts", "summary"}
+    assert doc["frames"] == len(doc["samples"]) > 100
+    for s in doc["samples"]:
+        assert s["state"] in {"upright", "slouching", "away", "uncertain"}
+        assert isinstance(s["faults"], list) and isinstance(s["t"], float)
+        assert s["neck_angle_deg"] is None or isinstance(s["neck_angle_deg"], float)
+    start, end = hunch_window()
+    assert doc["alerts"], "the sustained hunch must alert"
+    for alert in doc["alerts"]:
+        assert start + 2 - 0.5 <= alert["t"] <= end + 1.5, alert
+        assert alert["title"] and alert["body"] and alert["faults"]
+    assert doc["summary"]["alerts"] == len(doc["alerts"])
+
+
+def test_replay_timeline_is_readable(tmp_path: Path) -> None:
+    done = cli("replay", str(HUNCH), "--alert-after", "3", config=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "slouching" in done.stdout and "ALERT" in done.stdout and done.stdout.rstrip().splitlines()[-1].startswith(
+        "summary:")
+
+
+@pytest.mark.parametrize(("make", "text"), [
+    (lambda p: p / "missing.mp4", "no such video file"),
+    (lambda p: (p / "junk.mp4").write_bytes(os.urandom(4096)) and p / "junk.mp4", "junk.mp4"),
+    (lambda p: (p / "empty.avi").write_bytes(b"") or p / "empty.avi", "empty.avi"),
+])
+def test_replay_bad_video_gives_one_line(tmp_path: Path, make: Callable[[Path], Path], text: str) -> None:
+    one_clear_line(cli("replay", str(make(tmp_path)), "--json", config=tmp_path), text)
+
+
+@pytest.mark.parametrize(("content", "text"), [("{oops", "not valid JSON"), ('{"schema": 7}', "format version 7")])
+def test_replay_with_a_broken_baseline(tmp_path: Path, content: str, text: str) -> None:
+    bad = tmp_path / "b.json"
+    bad.write_text(content)
+    one_clear_line(cli("replay", str(HUNCH), "--baseline", str(bad), config=tmp_path), text)
+    assert bad.read_text() == content  # never rewritten behind the user's back
+
+
+def test_calibrate_from_a_clip_then_replay_with_that_baseline(tmp_path: Path) -> None:
+    done = cli("calibrate", "--camera", str(HUNCH), "--seconds", "2", config=tmp_path)
+    assert done.returncode == 0, done.stderr
+    saved = tmp_path / "baseline.json"
+    assert json.loads(saved.read_text())["schema"] == 1
+    assert (saved.stat().st_mode & 0o777) == 0o600
+    replayed = cli("replay", str(HUNCH), "--baseline", str(saved), "--alert-after", "2", "--json", config=tmp_path)
+    assert replayed.returncode == 0 and json.loads(replayed.stdout)["alerts"]
+
+
+def test_calibration_without_a_person_says_what_to_do(tmp_path: Path) -> None:
+    dark = ROOT / "samples" / "dark.mp4"
+    done = cli("calibrate", "--camera", str(dark), "--seconds", "2", config=tmp_path)
+    one_clear_line(done, "calibration failed")
+    assert not (tmp_path / "baseline.json").exists()
+
+
+def test_run_on_a_clip_as_camera_alerts_in_the_terminal(tmp_path: Path) -> None:
+    done = cli("run", "--camera", str(HUNCH), "--alert-after", "2", "--notifier", "auto", config=tmp_path,
+               timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "No baseline yet: calibrating first." in done.stderr
+    assert "slouching" in done.stderr
+    assert "posture-watch: " in done.stderr and "Traceback" not in done.stderr  # the alert, printed
+    assert (tmp_path / "baseline.json").exists()
+
+
+def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    cal = cli("calibrate", "--camera", str(HUNCH), "--seconds", "2", config=tmp_path)
+    assert cal.returncode == 0, cal.stderr
+    env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "posture_watch", "run", "--camera", str(HUNCH), "--loop",
+                             "--notifier", "none"], stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+    assert proc.stderr is not None
+    assert "Watching" in proc.stderr.readline() + proc.stderr.readline()
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    rest = proc.communicate(timeout=20)[1]
+    assert proc.returncode == 0 and "Stopped." in rest and "Traceback" not in rest
+
+
+def test_no_camera_is_one_line(tmp_path: Path) -> None:
+    cal = cli("calibrate", "--camera", "7", config=tmp_path)
+    one_clear_line(cal, "cannot open camera 7")
+
+
+def test_doctor_reports_every_check(tmp_path: Path) -> None:
+    done = cli("doctor", "--camera", "7", config=tmp_path)
+    assert done.returncode == 1
+    lines = done.stdout.splitlines()
+    assert [line.split()[1].rstrip(":") for line in lines] == ["pose", "camera", "notifications", "baseline"] or \
+        len(lines) == 4, done.stdout
+    assert lines[0].startswith("ok") and "sha256 verified" in lines[0]
+    assert lines[1].startswith("PROBLEM") and "cannot open camera 7" in lines[1]
+    assert lines[3].startswith("PROBLEM") and "calibrate" in lines[3]
+
+
+def test_a_model_that_is_not_a_bundle_is_refused(tmp_path: Path) -> None:
+    fake = tmp_path / "model.task"
+    fake.write_text("not a model")
+    one_clear_line(cli("replay", str(HUNCH), "--model", str(fake), config=tmp_path), "not a MediaPipe .task bundle")
+
+
+def test_usage_errors_exit_2_with_help(tmp_path: Path) -> None:
+    done = cli("replay", str(HUNCH), "--alert-after", "soon", config=tmp_path)
+    assert done.returncode == 2 and "not a number of seconds" in done.stderr
+    assert "examples:" in cli("--help", config=tmp_path).stdout
