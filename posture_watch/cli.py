@@ -248,6 +248,10 @@ def _watch(args: argparse.Namespace, monitor: Monitor) -> int:
     try:
         while True:
             source = _open_source(args, args.interval, origin)
+            if source.size != monitor.baseline.resolution:
+                print(f"posture-watch: the baseline was measured at {monitor.baseline.resolution[0]}x"
+                      f"{monitor.baseline.resolution[1]}, the camera now gives {source.size[0]}x{source.size[1]}: "
+                      "run `posture-watch calibrate` again if alerts seem wrong", file=sys.stderr)
             try:
                 last_state = None
                 for sample in monitor.run(source):
@@ -256,6 +260,8 @@ def _watch(args: argparse.Namespace, monitor: Monitor) -> int:
                         faults = f" ({', '.join(sample.decision.faults)})" if sample.decision.faults else ""
                         print(f"{time.strftime('%H:%M:%S')} {state}{faults}", file=sys.stderr)
                         last_state = state
+                    if sample.setup_warning:
+                        print(f"posture-watch: {sample.setup_warning}", file=sys.stderr)
                     if not running.is_set() or monitor.policy.snoozed(sample.t + 60):
                         break
                 else:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from .advice import AdviceBook
 from .baseline import Baseline
+from .drift import SetupDrift
 from .metrics import frame_brightness, measure
 from .notify import Notice, Notifier, UserAction
 from .policy import Alert, AlertPolicy, Decision
@@ -66,6 +67,7 @@ class Sample:
     decision: Decision
     assessment: Assessment
     message: AlertMessage | None
+    setup_warning: str | None = None
 
 
 class Monitor:
@@ -78,6 +80,7 @@ class Monitor:
         self.sensitivity = sensitivity
         self.plan = plan
         self.advice = AdviceBook()
+        self.drift = SetupDrift()
         self._actions: queue.SimpleQueue[UserAction] = queue.SimpleQueue()
 
     def on_action(self, action: UserAction) -> None:
@@ -108,7 +111,8 @@ class Monitor:
             message = AlertMessage(decision.alert, title, body)
             if self.notifier is not None:
                 self.notifier.send(Notice(title, body, "critical" if decision.alert.nth > 1 else "normal"))
-        return Sample(obs.t, obs.frame_index, decision, assessment, message)
+        return Sample(obs.t, obs.frame_index, decision, assessment, message,
+                      self.drift.update(metrics, self.baseline, obs.t))
 
     def _apply_actions(self, t: float) -> None:
         while not self._actions.empty():

@@ -161,3 +161,14 @@ def test_calibration_refuses_a_person_who_was_not_there() -> None:
         build_baseline([metrics()] * 4 + [None] * 6, "t", (640, 480), "now")
     with pytest.raises(PostureWatchError, match="moved too much"):
         build_baseline([metrics(drop=d) for d in (0.0, 0.3, 0.0, 0.3, 0.1)], "t", (640, 480), "now")
+
+
+def test_a_moved_setup_is_reported_once_after_two_minutes() -> None:
+    from posture_watch.drift import SetupDrift
+
+    base, drift = upright_baseline(), SetupDrift(after=120)
+    assert [drift.update(metrics(), base, t) for t in range(0, 300, 10)] == [None] * 30
+    far = metrics(shift_x=200)
+    said = [(t, msg) for t in range(300, 600, 10) if (msg := drift.update(far, base, t))]
+    assert len(said) == 1 and said[0][0] == 420 and "more to one side" in said[0][1]
+    assert drift.update(None, base, 700) is None

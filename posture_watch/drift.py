@@ -1,0 +1,48 @@
+"""Calibration health: notices when the user has been sitting somewhere else than at calibration for minutes
+(the laptop moved to a dock, another chair, another desk), which makes every judgement against the baseline
+unreliable. Peers' users complained that a stale calibration fails silently; we say so once. Pure."""
+
+from __future__ import annotations
+
+from .baseline import Baseline
+from .metrics import BodyMetrics
+
+MAX_SCALE_CHANGE = 0.3  # shoulder width vs calibration: 30 % nearer or further
+MAX_SHIFT_WIDTHS = 0.6  # sideways or up/down, in calibrated shoulder widths
+
+
+class SetupDrift:
+    def __init__(self, after: float = 120.0) -> None:
+        self.after = after
+        self._since: float | None = None
+        self._told = False
+
+    def update(self, metrics: BodyMetrics | None, baseline: Baseline, t: float) -> str | None:
+        """A one-time message when the person in view has sat away from the calibrated spot for `after` s."""
+        if metrics is None:
+            return None  # nobody measurable: no evidence either way
+        reason = _drift(metrics, baseline)
+        if reason is None:
+            self._since = None
+            self._told = False
+            return None
+        self._since = t if self._since is None else self._since
+        if self._told or t - self._since < self.after:
+            return None
+        self._told = True
+        return (f"you have been sitting {reason} than at calibration for {(t - self._since) / 60:.0f} min; if the "
+                "camera or your chair moved, run `posture-watch calibrate` again")
+
+
+def _drift(m: BodyMetrics, b: Baseline) -> str | None:
+    width0 = b.mean("shoulder_width")
+    scale = m.shoulder_width / width0
+    if scale > 1 + MAX_SCALE_CHANGE:
+        return "closer to the camera"
+    if scale < 1 - MAX_SCALE_CHANGE:
+        return "further from the camera"
+    if abs(m.center_x - b.mean("center_x")) > MAX_SHIFT_WIDTHS * width0:
+        return "more to one side"
+    if abs(m.shoulder_y - b.mean("shoulder_y")) > MAX_SHIFT_WIDTHS * width0:
+        return "higher or lower in the picture"
+    return None
