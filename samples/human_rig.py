@@ -280,7 +280,7 @@ class Pose:
 HUNCH_SPINE = {"spine04": 2.0, "spine03": 4.0, "spine02": 8.0, "spine01": 9.0}
 HUNCH_NECK = {"neck01": 12.0, "neck02": 8.0, "neck03": 4.0}
 HUNCH_HEAD_REEXTEND = -39.0
-SHRUG_CLAVICLE_DEG = 20.0
+SHRUG_CLAVICLE_DEG = 30.0
 
 
 def desk_pose(rig: Rig, p: Pose) -> Rots:

@@ -8,6 +8,7 @@ True angles (neck flexion, clavicle elevation) come from the posed joint positio
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
@@ -93,10 +94,13 @@ def prepare(job: RenderJob, work: Path) -> NDArray[np.float64]:
     n = len(job.poses)
     offset = np.array([0.0, -0.3, 0.0])
     angles = np.zeros((n, 2))
+    digest = hashlib.sha256()
     with open(work / "p0_verts.f32", "wb") as fh:
         for f, p in enumerate(job.poses):
             G = body.rig.globals(hr.desk_pose(body.rig, p))
-            fh.write(body.rig.skin(body.rest, G, offset).tobytes())
+            verts = body.rig.skin(body.rest, G, offset).tobytes()
+            fh.write(verts)
+            digest.update(verts)
             a = hr.true_angles(body.rig, G)
             angles[f] = (a.neck_deg, a.shoulder_deg)
     body.colours.tofile(work / "p0_cols.f32")
@@ -117,6 +121,12 @@ def prepare(job: RenderJob, work: Path) -> NDArray[np.float64]:
         ),
         lights=lights(1 + 0.06 * np.sin(2 * np.pi * t / 9.0)),
     )
+    digest.update(json.dumps(scene).encode())
+    # frames rendered for another scene must not be resumed from
+    stamp = work / "scene.sha256"
+    if not stamp.exists() or stamp.read_text() != digest.hexdigest():
+        shutil.rmtree(work / "raw", ignore_errors=True)
+    stamp.write_text(digest.hexdigest())
     with open(work / "scene.json", "w") as fh:
         json.dump(scene, fh)
     return angles - angles[0]

@@ -124,7 +124,14 @@ def check(name: str, model: Path) -> tuple[str, list[str]]:
     else:
         cells.append("-")
     cells.append(pct(float(np.nanmedian(drop[steady]))) if steady.any() else "-")
-    cells.append(pct(float(np.nanmedian(drop[hold]))) if hold.any() else "-")
+    segs = []
+    for k in range(n):  # one median per held slouch (contiguous run)
+        if hold[k] and (k == 0 or not hold[k - 1]):
+            e = k
+            while e < n and hold[e]:
+                e += 1
+            segs.append(pct(float(np.nanmedian(drop[k:e]))))
+    cells.append(" / ".join(segs) if segs else "-")
     tr = transient == 1
     cells.append(pct(float(np.nanpercentile(drop[tr], 90))) if tr.any() and np.isfinite(drop[tr]).any() else "-")
     extra = []

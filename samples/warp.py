@@ -33,9 +33,6 @@ from numpy.typing import NDArray
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 
-# depth in front of the ear axis, in ear-to-ear widths, of landmarks 0..10
-# (nose, eyes inner/centre/outer left and right, ears, mouth corners)
-LANDMARK_DEPTH = np.array([0.70, 0.58, 0.55, 0.45, 0.58, 0.55, 0.45, 0.0, 0.0, 0.60, 0.60])
 RING = 16
 
 
@@ -151,8 +148,7 @@ class Scene:
             raise FileNotFoundError(plate)
         bg = cv2.resize(bg, size, interpolation=cv2.INTER_CUBIC)
         self.bg = cv2.GaussianBlur(cv2.cvtColor(bg, cv2.COLOR_BGR2RGB), (0, 0), 1.2).astype(np.float32)
-        cheek = (pts[0] + pts[3]) / 2 + [0, 12]
-        self.skin = src[int(cheek[1]), int(cheek[0])].astype(np.float32) * 0.9
+        self.skin = np.array([214.0, 160.0, 138.0], np.float32)  # hand holding the mug (RGB)
 
         # --- control points (canvas px) -------------------------------------------------
         self.ear_c = (P[7] + P[8]) / 2
@@ -171,14 +167,22 @@ class Scene:
         # depth in front of the ear axis: silhouette 0 at and above the ears, jaw/chin in front
         below = np.clip((ring[:, 1] - self.ear_c[1]) / (chin - self.ear_c[1]), 0, 1)
         ring_z = 0.5 * self.ear_d * below**1.5
-        gx, gy = np.meshgrid(np.linspace(-0.6, 0.6, 5), np.linspace(-0.65, 0.65, 5))
-        inside = gx**2 + gy**2 < 0.6
+        # the face as the front of an ellipsoid: a point's depth in front of the ear axis
+        # follows its place in the head outline, so a pitch moves the whole face together
+        gx, gy = np.meshgrid(np.linspace(-0.72, 0.72, 7), np.linspace(-0.72, 0.72, 7))
+        inside = gx**2 + gy**2 < 0.75
         grid = np.c_[cx + gx[inside] * ax, cy + gy[inside] * ay]
-        grid_z = 0.72 * self.ear_d * np.sqrt(np.clip(1 - gx[inside] ** 2 - gy[inside] ** 2, 0, 1))
-        self.head = np.r_[P[0:11], ring, grid]
-        self.head_z = np.r_[LANDMARK_DEPTH * self.ear_d, ring_z, grid_z]
+
+        def depth(q: F64) -> F64:
+            r2 = ((q[:, 0] - cx) / ax) ** 2 + ((q[:, 1] - cy) / ay) ** 2
+            return 0.72 * self.ear_d * np.sqrt(np.clip(1 - r2, 0, 1))
+
+        feats = P[[0, 9, 10]]  # nose tip, mouth corners
+        feats_z = depth(feats) + np.array([0.15, 0.0, 0.0]) * self.ear_d
+        self.head = np.r_[feats, ring, grid]
+        self.head_z = np.r_[feats_z, ring_z, depth(grid)]
         jaw_w = np.clip((self.head[:, 1] - mouth_y) / (chin - mouth_y), 0, 1)  # mouth and chin open
-        jaw_w[9:11] = 0.5
+        jaw_w[1:3] = 0.5
         self.jaw = jaw_w
         # the head is its own layer drawn over the body, so it can drop in front of the collar
         yy, xx = np.mgrid[0 : self.layer.rgba.shape[0], 0:W]
@@ -249,7 +253,7 @@ class Scene:
         hsv[..., 0] = ((hsv[..., 0].astype(int) + 100) % 180).astype(np.uint8)
         suit = (m2[..., None] > 0.5) & (np.arange(s2.shape[0])[:, None, None] > p2[0, 1] + 40)
         s2 = np.where(suit, cv2.cvtColor(hsv, cv2.COLOR_HSV2RGB), s2)
-        return person_layer(s2, p2, m2, (self.W, self.H), sw_frac=0.24, shoulder_y=0.60, centre_x=0.0)
+        return person_layer(s2, p2, m2, (self.W, self.H), sw_frac=0.24, shoulder_y=0.60, centre_x=0.5)
 
     # ------------------------------------------------------------------------------ model
     def _head_dst(self, dx: float, dy: float, scale: float, pitch: float, roll: float, jaw: float) -> F64:
@@ -274,8 +278,8 @@ class Scene:
         h_dy = 0.50 * hunch * g + 0.15 * fwd * g + 0.36 * rnd * g + 0.07 * lean_in * g
         h_scale = 1 + 0.13 * hunch + 0.18 * fwd + 0.08 * rnd + 0.05 * lean_in
         pitch = 6 * hunch - 4 * fwd + 6 * rnd + 4 * lean_in + p.get("pitch_deg", 0.0)
-        h_dy += 0.03 * g * p.get("pitch_deg", 0.0) / 28  # a glance moves the ears only a little
-        roll = -0.25 * p.get("lean_deg", 0.0)
+        h_dy += 0.02 * g * p.get("pitch_deg", 0.0) / 28  # a glance moves the ears only a little
+        roll = -0.15 * p.get("lean_deg", 0.0)
         h_dx = 0.0
         jaw = 0.0
         if talk:
@@ -284,11 +288,12 @@ class Scene:
             roll += talk * 1.5 * math.sin(2 * np.pi * 0.9 * t)
         if nod:
             pitch += nod * 11 * (0.5 - 0.5 * math.cos(2 * np.pi * t / 0.6))
-        sh_tilt = 0.0
+        # a side lean also drops the shoulder on the leaning side (lateral trunk flexion)
+        sh_tilt = -0.008 * g * p.get("lean_deg", 0.0)
         body_dx = 0.0
         body_roll = 0.0
         if fidget:
-            sh_tilt = fidget * 0.10 * g * math.sin(2 * np.pi * 2.0 * t)
+            sh_tilt += fidget * 0.10 * g * math.sin(2 * np.pi * 2.0 * t)
             body_dx = fidget * 0.05 * sw * math.sin(2 * np.pi * 1.3 * t)
             body_roll = fidget * 2.5 * math.sin(2 * np.pi * 1.0 * t + 1.0)
             roll += fidget * 3 * math.sin(2 * np.pi * 1.4 * t)
@@ -325,7 +330,7 @@ class Scene:
         if level <= 0.01:
             return
         sw = self.sw
-        nose, mouth = dst[0], (dst[9] + dst[10]) / 2
+        mouth = (dst[1] + dst[2]) / 2
         cx = int(mouth[0] + 0.05 * sw)
         top = mouth[1] - 0.02 * sw  # rim just over the lower lip
         cy = int(self.H + (top - self.H) * level)
@@ -355,7 +360,6 @@ class Scene:
         )  # fingers
         cv2.line(ov, (cx, cy + hh), (cx - int(0.05 * sw), int(self.H * 1.2)), self.skin.tolist(), int(0.14 * sw))
         frame[:] = cv2.GaussianBlur(ov, (3, 3), 0.8)
-        del nose
 
     def frame(self, p: dict[str, float], f: int) -> NDArray[np.uint8]:
         """BGR uint8 frame f for posture parameters p."""
@@ -371,7 +375,7 @@ class Scene:
         px = p.get("passerby_x")
         if px is not None and -0.4 < px < 1.4:
             bob = 3.0 * abs(math.sin(2 * np.pi * 0.9 * t))
-            M2 = np.float32([[1, 0, px * W], [0, 1, -bob]])
+            M2 = np.float32([[1, 0, (px - 0.5) * W], [0, 1, -bob]])  # shoulder midpoint at px * W
             frame = over(frame, cv2.warpAffine(self.passer.rgba[:H], M2, (W, H)))
         for lay in layers:
             frame = over(frame, lay)
