@@ -138,11 +138,13 @@ def load_labels(video: Path) -> list[dict[str, str]]:
 
 
 def longest_run(labels: list[dict[str, str]], state: str) -> range | None:
-    """Frame numbers of the longest stretch labelled `state`, leaving out transient frames (ramps, glances)."""
+    """Frame numbers of the longest steady stretch labelled `state`: no transient frame (glance, nod) and no event
+    (a posture ramp, someone leaving or passing by: for `away`, only frames with nobody in view)."""
     best: range | None = None
     start: int | None = None
     for i, row in enumerate([*labels, None]):
-        inside = row is not None and row["expected_state"] == state and row.get("transient", "0") != "1"
+        inside = (row is not None and row["expected_state"] == state and row.get("transient", "0") != "1"
+                  and not row.get("event"))
         if inside and start is None:
             start = i
         elif not inside and start is not None:
