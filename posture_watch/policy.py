@@ -3,8 +3,8 @@
 States: `upright`, `slouching`, `away` (nobody at the desk), `uncertain` (someone there, but not measurable).
 - A slouch starts when a fault scores >= 1 for `enter_after` seconds, and ends only when every score has stayed
   below `leave_level` (hysteresis) for `leave_after` seconds: a glance or a fidget does not flip the state.
-- An alert needs the slouch to have lasted `alert_after` seconds, no alert in the last `cooldown` seconds, and
-  no snooze. A later alert in the same slouch is numbered, so its text can escalate instead of repeating.
+- An alert needs the `slouching` state to have lasted `alert_after` seconds, no alert in the last `cooldown`
+  seconds, and no snooze. A later alert in the same slouch is numbered, so its text can escalate instead of repeating.
 - Short gaps (nobody seen, or not measurable) hold the current state; longer ones end the slouch.
 """
 
@@ -26,7 +26,7 @@ class PolicySettings:
     leave_after: float = 0.5
     leave_level: float = 0.6
     away_after: float = 1.0
-    uncertain_after: float = 2.0
+    uncertain_after: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ class AlertPolicy:
 
         if self.state != "slouching" and self._bad_since is not None and t - self._bad_since >= s.enter_after:
             self.state = "slouching"
-            self._slouch_start = self._bad_since
+            self._slouch_start = t  # alert-after counts from here, the moment the timeline says "slouching"
             self._alerts_in_slouch = 0
         elif self.state == "slouching" and self._good_since is not None and t - self._good_since >= s.leave_after:
             self._end_slouch("upright")
