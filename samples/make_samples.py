@@ -196,7 +196,7 @@ def _rounded_back(tl: Timeline) -> None:
 
 
 def _side_lean(tl: Timeline) -> None:
-    tl.slouch(4.0, 1.5, 7.0, 1.5, "side_lean", lean_deg=10.0)
+    tl.slouch(4.0, 1.5, 7.0, 1.5, "side_lean", lean_deg=11.0)
 
 
 def _glances(tl: Timeline) -> None:
@@ -251,10 +251,12 @@ def _dim(tl: Timeline) -> None:
 
 def _dark(tl: Timeline) -> None:
     tl.ch["light"] += 1.0
-    tl.add(4.0, 1.0, 7.0, 1.0, light=-0.965)
-    tl.label(4.0, 4.5, event="dim")
-    tl.label(4.5, 12.5, state="uncertain", event="dark")
-    tl.label(12.5, 13.0, event="dim")
+    tl.add(4.0, 0.3, 8.0, 0.3, light=-0.965)  # lights switched off at 4 s, back on at 12.3 s
+    light = tl.ch["light"]
+    dark = light < 0.12  # mean brightness below ~12/255: nothing to measure
+    tl.state[dark] = "uncertain"
+    tl.event[dark] = "dark"
+    tl.event[~dark & (light < 0.95)] = "dim"
 
 
 def _mug(tl: Timeline) -> None:
@@ -384,7 +386,7 @@ CLIPS: list[Clip] = [
         15,
         "astronaut photo",
         "monitor (eye level)",
-        "upright 0-4 s; leans 10 deg sideways (image right) 4-5.5 s; held 5.5-12.5 s; back 12.5-14 s",
+        "upright 0-4 s; trunk leans 11 deg sideways (image right) 4-5.5 s; held 5.5-12.5 s; back 12.5-14 s",
         W_ALERT + " side_lean",
         _side_lean,
         seed=8,
@@ -461,7 +463,7 @@ CLIPS: list[Clip] = [
         15,
         "astronaut photo",
         "monitor (eye level)",
-        "upright 0-4 s lit; lights go out 4-5 s; too dark to see 5-12 s (mean ~6/255); lights back 12-13 s",
+        "upright 0-4 s lit; lights off at 4 s: too dark to see 4.25-12.4 s (mean ~4/255); lights on again by 12.6 s",
         NO_ALERT + " (uncertain while dark)",
         _dark,
         seed=14,

@@ -6,8 +6,9 @@ For every clip: the labels file matches the video (one row per frame, exact colu
 main person is detected in the frames where they are present and visible, nobody (or only
 the passer-by) in the absent frames, nothing in the dark frames, and the neck gap
 ((shoulder-mid y - ear-mid y) / shoulder width, ears = landmarks 7/8, shoulders 11/12)
-falls in slouching frames and not much in transient ones.  Lite model, VIDEO mode,
-num_poses=2, the main person = the widest shoulders.  Exits non-zero if a check fails.
+falls in slouching frames (fails below 10 %) and not much in glances (90th percentile;
+fails above 12 %).  Lite model, VIDEO mode, num_poses=2, the main person = the widest
+shoulders.  Exits non-zero if a check fails.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ class FrameResult:
     n_poses: int
     neck: float = math.nan  # neck gap / shoulder width of the main person
     ear_w: float = math.nan  # ear-to-ear distance / shoulder width
+    nose: float = math.nan  # (shoulder-mid y - nose y) / shoulder width
     tilt: float = math.nan  # shoulder line angle (deg)
     brightness: float = 0.0
 
@@ -69,6 +71,7 @@ def analyse(clip: Path, model: Path) -> list[FrameResult]:
                     shm, ear = (p[11] + p[12]) / 2, (p[7] + p[8]) / 2
                     res.neck = float((shm[1] - ear[1]) / sw)
                     res.ear_w = float(np.linalg.norm(p[7] - p[8]) / sw)
+                    res.nose = float((shm[1] - p[0][1]) / sw)
                     res.tilt = math.degrees(math.atan2(p[11][1] - p[12][1], p[11][0] - p[12][0]))
             out.append(res)
             f += 1
@@ -113,9 +116,12 @@ def check(name: str, model: Path) -> tuple[str, list[str]]:
     steady = (state == "upright") & (transient == 0) & (event != "ramp") & visible
     cells = [f"`{name}`", f"{100 * det_rate:.0f} %" if visible.any() else "-"]
     if absent.any():
-        cells.append(
-            f"{int((npose[absent] == 0).sum())}/{int(absent.sum())} none, {int((npose[absent] > 0).sum())} with a pose"
-        )
+        alone = absent & (event != "passerby")
+        passing = absent & (event == "passerby")
+        cell = f"empty room: {int((npose[alone] > 0).sum())}/{int(alone.sum())} frames with a pose"
+        if passing.any():
+            cell += f"; passer-by only: {int((npose[passing] > 0).sum())}/{int(passing.sum())} with a pose"
+        cells.append(cell)
     elif dark.any():
         cells.append(
             f"dark: {int((npose[dark] > 0).sum())}/{int(dark.sum())} with a pose, "
@@ -140,6 +146,11 @@ def check(name: str, model: Path) -> tuple[str, list[str]]:
         extra.append(f"ear width {pct(float(np.nanmedian(ew[hold]) / np.nanmedian(ew[:base_n]) - 1))}")
         tl = np.array([r.tilt for r in res])
         extra.append(f"shoulder tilt {np.nanmedian(tl[hold]) - np.nanmedian(tl[:base_n]):+.1f}°")
+    glance = (transient == 1) & (event == "glance")
+    if glance.any():
+        nose = np.array([r.nose for r in res])
+        nose_drop = 1 - nose / float(np.nanmedian(nose[:base_n]))
+        extra.append(f"glances: nose gap drop {pct(float(np.nanpercentile(nose_drop[glance], 90)))} (90th pct)")
     if labels[0]["true_neck_deg"]:
         tn = np.array([float(r["true_neck_deg"]) for r in labels])
         ts = np.array([float(r["true_shoulder_deg"]) for r in labels])
@@ -158,14 +169,14 @@ def check(name: str, model: Path) -> tuple[str, list[str]]:
     gap_faults = {"head_drop", "shoulders_raised"}
     if (
         hold.any()
-        and not float(np.nanmedian(drop[hold])) >= 0.15
+        and not float(np.nanmedian(drop[hold])) >= 0.10
         and any(gap_faults & set(r["faults"].split(";")) for r in labels)
     ):
-        problems.append("neck gap drops < 15 % in slouching frames")
+        problems.append("neck gap drops < 10 % in slouching frames")
     if tr.any() and (event[tr] == "glance").any():
         g = drop[tr & (event == "glance")]
-        if np.nanpercentile(g, 90) > 0.10:
-            problems.append("glances move the neck gap by > 10 %")
+        if np.nanpercentile(g, 90) > 0.12:
+            problems.append("glances move the neck gap by > 12 %")
     return "| " + " | ".join(cells) + " |", problems
 
 

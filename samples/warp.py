@@ -289,7 +289,7 @@ class Scene:
         if nod:
             pitch += nod * 11 * (0.5 - 0.5 * math.cos(2 * np.pi * t / 0.6))
         # a side lean also drops the shoulder on the leaning side (lateral trunk flexion)
-        sh_tilt = -0.008 * g * p.get("lean_deg", 0.0)
+        sh_tilt = -0.012 * g * p.get("lean_deg", 0.0)
         body_dx = 0.0
         body_roll = 0.0
         if fidget:
