@@ -398,7 +398,7 @@ CLIPS: list[Clip] = [
         15,
         "astronaut photo",
         "monitor (eye level)",
-        "upright; looks down at the keyboard/phone at 5, 9, 13 and 17 s for 1.5-2.9 s each (head pitch only)",
+        "upright; looks down at the keyboard/phone at 5, 9, 13 and 17 s for 1.4-2.9 s each (head pitch only)",
         NO_ALERT,
         _glances,
         seed=9,

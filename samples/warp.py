@@ -317,8 +317,11 @@ class Scene:
         W, H = self.W, self.H
         zoom = 1 + 0.05 * hunch + 0.14 * lean_in + 0.01 * rnd
         th = math.radians(p.get("lean_deg", 0.0) + body_roll)
+        # (the roll pivots at the lower chest, so the wide suit stays in view)
         piv = np.array([W / 2, 1.35 * H])
-        Rm = zoom * np.array([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]])
+        dst = (dst - piv) * zoom + piv
+        piv = np.array([W / 2, 0.95 * H])
+        Rm = np.array([[math.cos(th), -math.sin(th)], [math.sin(th), math.cos(th)]])
         dst = (dst - piv) @ Rm.T + piv
         lx, ly = leave_offset(p.get("leave", 0.0))
         dst += [float(lx) * W + body_dx, float(ly) * H]
