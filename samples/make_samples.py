@@ -451,7 +451,7 @@ CLIPS: list[Clip] = [
         15,
         "astronaut photo",
         "monitor (eye level)",
-        "dim room throughout (mean brightness ~45/255, noisy); hunch 5-6 s, held 6-13 s, upright from 14 s",
+        "dim room throughout (mean brightness ~37/255, noisy); hunch 5-6 s, held 6-13 s, upright from 14 s",
         W_ALERT,
         _dim,
         seed=13,
