@@ -30,8 +30,9 @@ MIN_VISIBILITY = 0.5
 MAX_FACE_TURN_DEG = 25.0
 DARK_MEAN = 20.0  # grey level below which a frame is too dark (FINDINGS: ~9 gives no detection; dim rooms ~35)
 BLANK_STD = 8.0  # a closed privacy shutter or covered lens is nearly uniform
-MAX_OFFSET_WIDTHS = 1.0  # how far (in shoulder widths) from the calibrated spot the user may sit
-SCALE_RANGE = (0.55, 1.8)  # shoulder width relative to the baseline's
+MAX_OFFSET_WIDTHS = 1.0  # how far (in shoulder widths) from the calibrated spot the user may sit, sideways
+MAX_RISE_WIDTHS = 0.8  # ... and up (a standing passer-by's shoulders are far higher than a sitter's)
+SCALE_RANGE = (0.7, 1.6)  # shoulder width relative to the baseline's; a passer-by behind measured 0.6
 
 Kind = Literal["measured", "absent", "uncertain"]
 
@@ -69,8 +70,10 @@ def assess(metrics: BodyMetrics | None, people: int, brightness: tuple[float, fl
         return Assessment("absent", "nobody in view")
     width0 = baseline.mean("shoulder_width")
     scale = metrics.shoulder_width / width0
-    if abs(metrics.center_x - baseline.mean("center_x")) > MAX_OFFSET_WIDTHS * width0 or not (
-        SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]
+    if (
+        abs(metrics.center_x - baseline.mean("center_x")) > MAX_OFFSET_WIDTHS * width0
+        or baseline.mean("shoulder_y") - metrics.shoulder_y > MAX_RISE_WIDTHS * width0
+        or not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]
     ):
         return Assessment("absent", "nobody at the calibrated spot")
     if metrics.visibility < MIN_VISIBILITY:
