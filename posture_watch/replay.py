@@ -121,7 +121,7 @@ def timeline_text(report: ReplayReport) -> str:
         if key != previous:
             detail = ""
             if d.state == "slouching" and a.neck_angle_deg is not None and a.shoulder_angle_deg is not None:
-                angles = f"neck {a.neck_angle_deg:.0f}°, shoulders {a.shoulder_angle_deg:.0f}°"
+                angles = f"neck {round(a.neck_angle_deg)}°, shoulders {round(a.shoulder_angle_deg)}°"
                 detail = f"  {', '.join(d.faults)}  ({angles})"
             elif a.reason and d.state in ("away", "uncertain"):
                 detail = f"  ({a.reason})"
