@@ -7,26 +7,19 @@ rendered clips whose labels hold the true angle.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from benchmarks import accuracy
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _accuracy_module() -> Any:
-    spec = importlib.util.spec_from_file_location("accuracy", ROOT / "benchmarks" / "accuracy.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
 def result() -> dict[str, Any]:
-    return _accuracy_module().run(ROOT / "samples")
+    return accuracy.run(ROOT / "samples")
 
 
 def test_the_library_is_complete(result: dict[str, Any]) -> None:
