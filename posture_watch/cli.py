@@ -168,13 +168,21 @@ def _open_source(args: argparse.Namespace, interval: float, clock_origin: float 
 def _calibrate(args: argparse.Namespace, estimator: PoseEstimator, output: Path) -> Baseline:
     from .calibrate import baseline_from, collect
 
-    source = _open_source(args, interval=0.2)
-    print(f"Calibrating: sit upright, look at the screen and keep still for {args.seconds:g} s ...", file=sys.stderr)
-    try:
-        observations = collect(source, estimator, args.seconds)
-    finally:
-        source.close()  # the camera goes off as soon as we have what we need
-    baseline = baseline_from(observations, source.label, source.size)
+    while True:
+        source = _open_source(args, interval=0.2)
+        print(f"Calibrating: sit upright, look at the screen and keep still for {args.seconds:g} s ...",
+              file=sys.stderr)
+        try:
+            observations = collect(source, estimator, args.seconds)
+        finally:
+            source.close()  # the camera goes off as soon as we have what we need
+        try:
+            baseline = baseline_from(observations, source.label, source.size)
+            break
+        except PostureWatchError as err:
+            if not sys.stdin.isatty():
+                raise
+            input(f"posture-watch: {err}\nPress Enter to try again (Ctrl-C to stop) ")
     save_baseline(baseline, output)
     print(f"Baseline saved to {output} ({baseline.samples} samples).", file=sys.stderr)
     return baseline
