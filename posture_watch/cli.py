@@ -182,7 +182,13 @@ def _calibrate(args: argparse.Namespace, estimator: PoseEstimator, output: Path)
         except PostureWatchError as err:
             if not sys.stdin.isatty():
                 raise
-            input(f"posture-watch: {err}\nPress Enter to try again (Ctrl-C to stop) ")
+            print(f"posture-watch: {err}\nPress Enter to try again (Ctrl-C to stop) ", end="", file=sys.stderr,
+                  flush=True)
+            try:
+                input()
+            except EOFError:
+                print(file=sys.stderr)  # end the prompt's line
+                raise err from None
     save_baseline(baseline, output)
     print(f"Baseline saved to {output} ({baseline.samples} samples).", file=sys.stderr)
     return baseline

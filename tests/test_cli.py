@@ -32,6 +32,20 @@ def one_clear_line(done: subprocess.CompletedProcess[str], text: str) -> None:
     assert "Traceback" not in done.stderr
 
 
+@pytest.fixture(scope="module")
+def empty_room(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3 s clip of the samples' empty room: nobody to calibrate on."""
+    import cv2
+
+    room = cv2.imread(str(ROOT / "samples" / "assets" / "room_bg.png"))
+    path = tmp_path_factory.mktemp("clips") / "empty_room.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (room.shape[1], room.shape[0]))
+    for _ in range(30):
+        writer.write(room)
+    writer.release()
+    return path
+
+
 def hunch_window() -> tuple[float, float]:
     """First and last second labelled `slouching` in the hunch clip."""
     import csv
@@ -93,10 +107,10 @@ def test_calibrate_from_a_clip_then_replay_with_that_baseline(tmp_path: Path) ->
     assert replayed.returncode == 0 and json.loads(replayed.stdout)["alerts"]
 
 
-def test_calibration_without_a_person_says_what_to_do(tmp_path: Path) -> None:
-    dark = ROOT / "samples" / "dark.mp4"
-    done = cli("calibrate", "--camera", str(dark), "--seconds", "2", config=tmp_path)
-    one_clear_line(done, "calibration failed")
+def test_calibration_without_a_person_says_what_to_do(tmp_path: Path, empty_room: Path) -> None:
+    done = cli("calibrate", "--camera", str(empty_room), "--seconds", "2", config=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1].startswith("posture-watch: calibration failed: a person was in view in only")
     assert not (tmp_path / "baseline.json").exists()
 
 
@@ -150,3 +164,35 @@ def test_usage_errors_exit_2_with_help(tmp_path: Path) -> None:
     done = cli("replay", str(HUNCH), "--alert-after", "soon", config=tmp_path)
     assert done.returncode == 2 and "not a number of seconds" in done.stderr
     assert "examples:" in cli("--help", config=tmp_path).stdout
+
+
+def test_failed_calibration_at_a_terminal_offers_a_retry(tmp_path: Path, empty_room: Path) -> None:
+    import pty
+    import select
+
+    master, slave = pty.openpty()
+    env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "posture_watch", "calibrate", "--camera", str(empty_room),
+                             "--seconds", "1"], stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=env, cwd=ROOT)
+    os.close(slave)
+    assert proc.stderr is not None
+    seen = b""
+
+    def read_until(text: bytes, count: int) -> None:
+        nonlocal seen
+        deadline = time.monotonic() + 60
+        while seen.count(text) < count and time.monotonic() < deadline:
+            if select.select([proc.stderr], [], [], 1.0)[0]:
+                seen += os.read(proc.stderr.fileno(), 4096)  # type: ignore[union-attr]
+
+    read_until(b"Press Enter to try again", 1)
+    os.write(master, b"\n")  # try again: the clip plays from the start and fails the same way
+    read_until(b"Press Enter to try again", 2)
+    os.close(master)  # the user walks away: end of input
+    rest = proc.communicate(timeout=60)[1]
+    text = (seen + rest).decode()
+    assert text.count("Calibrating:") == 2, text
+    assert proc.returncode == 1 and "Traceback" not in text
+    assert text.rstrip().splitlines()[-1].startswith("posture-watch: calibration failed")
+    assert not (tmp_path / "baseline.json").exists()
