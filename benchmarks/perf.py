@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -52,7 +52,7 @@ from posture_watch.baseline import Baseline, load_baseline
 from posture_watch.metrics import frame_brightness
 from posture_watch.monitor import Monitor, Observation, SamplingPlan
 from posture_watch.policy import AlertPolicy
-from posture_watch.pose import PoseEstimator, load_model
+from posture_watch.pose import PoseEstimator, load_model, native_stderr_silenced
 from posture_watch.sources import PacedClipSource
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -386,20 +386,6 @@ def replay_round(short: Path, long: Path, order: int) -> ReplayRound:
 
 
 # ---- in process: the model floor and the per-sample split --------------------------------------------------
-
-
-@contextlib.contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """MediaPipe's C++ side prints dozens of model-loading notices straight to file descriptor 2."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def raw_landmarker() -> Any:

@@ -89,7 +89,7 @@ class PoseEstimator:
             min_tracking_confidence=0.5,
         )
         try:
-            with _native_stderr_silenced():
+            with native_stderr_silenced():
                 self._landmarker = PoseLandmarker.create_from_options(options)
         except (RuntimeError, ValueError) as err:
             raise PostureWatchError(f"the pose model could not be loaded: {err}") from None
@@ -109,7 +109,7 @@ class PoseEstimator:
         if self._warmed_up:
             result = self._landmarker.detect_for_video(image, ms)
         else:
-            with _native_stderr_silenced():  # the first inference logs a one-off memory-alignment notice
+            with native_stderr_silenced():  # the first inference logs a one-off memory-alignment notice
                 result = self._landmarker.detect_for_video(image, ms)
             self._warmed_up = True
         h, w = image_bgr.shape[:2]
@@ -120,7 +120,7 @@ class PoseEstimator:
         return poses
 
     def close(self) -> None:
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             self._landmarker.close()
 
     def __enter__(self) -> PoseEstimator:
@@ -143,7 +143,7 @@ def main_person(poses: list[Pose], expected_x: float | None = None) -> Pose | No
 
 
 @contextlib.contextmanager
-def _native_stderr_silenced() -> Iterator[None]:
+def native_stderr_silenced() -> Iterator[None]:
     """MediaPipe's C++ code logs model-loading chatter straight to file descriptor 2, and its log-level
     environment variables are read before Python can set them; so hide fd 2 while it loads and unloads."""
     sys.stderr.flush()
