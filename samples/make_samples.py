@@ -49,7 +49,8 @@ COLUMNS = [
 STATES = {"upright", "slouching", "away", "uncertain"}
 FAULTS = {"head_drop", "forward_head", "shoulders_raised", "side_lean", "too_close"}
 SCRATCH = Path(os.environ.get("SAMPLES_SCRATCH", "/tmp/posture_samples"))
-DEFAULT_MODEL = Path(os.environ.get("POSE_MODEL", "/work/shared/models/pose_landmarker_full.task"))
+# The full model, from ../shared/models beside the checkout (the package ships only the lite one).
+DEFAULT_MODEL = Path(os.environ.get("POSE_MODEL", HERE.parent.parent / "shared/models/pose_landmarker_full.task"))
 
 
 def envelope(t: NDArray[np.float64], t0: float, ramp_in: float, hold: float, ramp_out: float) -> NDArray[np.float64]:

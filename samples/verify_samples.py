@@ -28,7 +28,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from make_samples import COLUMNS  # noqa: E402
 
-DEFAULT_LITE = Path(os.environ.get("POSE_MODEL_LITE", "/work/shared/models/pose_landmarker_lite.task"))
+PACKAGED_LITE = Path(__file__).resolve().parent.parent / "posture_watch/models/pose_landmarker_lite.task"
+DEFAULT_LITE = Path(os.environ.get("POSE_MODEL_LITE", PACKAGED_LITE))
 
 
 @dataclass
