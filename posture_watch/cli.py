@@ -63,6 +63,16 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _frame_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a frame rate") from None
+    if not 1 <= value <= 240:
+        raise argparse.ArgumentTypeError("the frame rate goes from 1 to 240")
+    return value
+
+
 def _sensitivity(text: str) -> float:
     value = _seconds(text)
     if not 0.2 <= value <= 5:
@@ -104,7 +114,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="webcam number, or a video file that plays as if it were a webcam (default 0)")
     camera.add_argument("--resolution", type=_resolution, metavar="WxH",
                         help="webcam resolution to ask for (default 640x480); a clip is scaled to it")
-    camera.add_argument("--fps", type=float, metavar="N",
+    camera.add_argument("--fps", type=_frame_rate, metavar="N",
                         help="frame rate to ask the webcam for; a clip is delivered at this rate (default: "
                         "the camera's or the clip's own)")
     camera.add_argument("--loop", action="store_true", help="play a clip used as the camera over and over")
@@ -209,7 +219,11 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 
     if not args.video.is_file():
         raise PostureWatchError(f"{args.video}: no such video file")
-    baseline: Baseline | float = load_baseline(args.baseline) if args.baseline else (args.calibrate_first or 2.0)
+    if args.calibrate_first is not None and args.calibrate_first < 0.5:
+        raise PostureWatchError("--calibrate-first needs at least 0.5 s of the clip to measure a baseline")
+    baseline: Baseline | float = (
+        load_baseline(args.baseline) if args.baseline else 2.0 if args.calibrate_first is None else args.calibrate_first
+    )
     notifier = open_notifier("auto") if args.notify else None
     progress = _ProgressBar() if sys.stderr.isatty() else None
     try:
