@@ -314,37 +314,9 @@ def _raise_interrupt(_signum: int, _frame: FrameType | None) -> None:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from .notify import check_notifications
+    from .doctor import run_checks
 
-    checks: list[tuple[bool, str]] = []
-    try:
-        from .pose import PoseEstimator
-
-        started = time.perf_counter()
-        PoseEstimator(args.model).close()
-        which = args.model or "bundled lite model, sha256 verified"
-        checks.append((True, f"pose model: {which}, loads in {1000 * (time.perf_counter() - started):.0f} ms"))
-    except PostureWatchError as err:
-        checks.append((False, f"pose model: {err}"))
-    try:
-        source = _open_source(args, interval=0.0)
-        try:
-            frame = next(iter(source), None)
-        finally:
-            source.close()
-        if frame is None:
-            checks.append((False, f"camera: {source.label} opened but gave no picture"))
-        else:
-            checks.append((True, f"camera: {source.label} gives {frame.image.shape[1]}x{frame.image.shape[0]}"))
-    except PostureWatchError as err:
-        checks.append((False, f"camera: {err}"))
-    checks.append(check_notifications())
-    try:
-        baseline = load_baseline(default_baseline_path())
-        checks.append((True, f"baseline: {default_baseline_path()} from {baseline.created} ({baseline.camera}, "
-                             f"{baseline.resolution[0]}x{baseline.resolution[1]})"))
-    except PostureWatchError as err:
-        checks.append((False, f"baseline: {err}"))
+    checks = run_checks(args.model, lambda: _open_source(args, interval=0.0))
     for ok, line in checks:
         print(f"{'ok     ' if ok else 'PROBLEM'}  {line}")
     return 0 if all(ok for ok, _ in checks) else 1
