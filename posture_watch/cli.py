@@ -196,7 +196,7 @@ def _calibrate(args: argparse.Namespace, estimator: PoseEstimator, output: Path)
                   flush=True)
             try:
                 input()
-            except EOFError:
+            except (EOFError, OSError):  # end of input, or the terminal went away (EIO on a closed pty)
                 print(file=sys.stderr)  # end the prompt's line
                 raise err from None
     save_baseline(baseline, output)
