@@ -7,6 +7,7 @@ The JSON report is a contract other tools rely on (README, "replay --json"):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,7 @@ def to_json(report: ReplayReport) -> dict[str, Any]:
 
 def summary(report: ReplayReport) -> dict[str, Any]:
     seconds: dict[str, float] = {"upright": 0.0, "slouching": 0.0, "away": 0.0, "uncertain": 0.0}
-    for here, after in zip(report.samples, report.samples[1:], strict=False):
+    for here, after in itertools.pairwise(report.samples):
         seconds[here.decision.state] += after.t - here.t
     if report.samples:
         seconds[report.samples[-1].decision.state] += 1.0 / report.fps

@@ -96,7 +96,6 @@ class CameraSource:
         if fps:
             self._cap.set(cv2.CAP_PROP_FPS, fps)
         self.size = (int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
-        self.fps = self._cap.get(cv2.CAP_PROP_FPS) or 30.0
 
     def __iter__(self) -> Iterator[Frame]:
         origin = time.monotonic() if self._origin is None else self._origin
@@ -143,22 +142,20 @@ class PacedClipSource:
         self._closed = threading.Event()
         cap = _open_video(self.path)
         try:
-            self.fps = fps or _clip_fps(cap)
             self._clip_fps = _clip_fps(cap)
+            self.fps = fps or self._clip_fps
             self._jpegs: list[bytes] = []
             ok, image = cap.read()
             while ok:
                 if size is not None and (image.shape[1], image.shape[0]) != size:
                     image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
                 self._jpegs.append(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+                self.size = (image.shape[1], image.shape[0])
                 ok, image = cap.read(image)
         finally:
             cap.release()
         if not self._jpegs:
             raise PostureWatchError(f"{self.path}: no frames could be decoded (corrupt or empty video)")
-        first = cv2.imdecode(np.frombuffer(self._jpegs[0], np.uint8), cv2.IMREAD_COLOR)
-        self.size = (first.shape[1], first.shape[0])
-        self.duration = len(self._jpegs) / self._clip_fps
 
     def __iter__(self) -> Iterator[Frame]:
         start = time.monotonic()
