@@ -19,7 +19,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from posture_watch.policy import PolicySettings
+from posture_watch.core.policy import PolicySettings
+from posture_watch.core.watcher import WatchSettings
 from posture_watch.pose import PoseEstimator
 from posture_watch.replay import ReplayReport, replay
 
@@ -67,7 +68,7 @@ def episodes(labels: list[dict[str, str]]) -> list[tuple[float, float]]:
 
 def score_clip(name: str, labels: list[dict[str, str]], report: ReplayReport) -> ClipScore:
     by_frame = {s.frame_index: s for s in report.samples}
-    alerts = [s.t for s in report.samples if s.message is not None]
+    alerts = [a.t for a in report.alerts]
     runs = episodes(labels)
     caught = sum(any(a0 + SETTINGS.alert_after - CATCH_EARLY <= t <= a1 + CATCH_LATE for t in alerts)
                  for a0, a1 in runs)
@@ -125,7 +126,7 @@ def run(folder: Path, names: list[str] | None = None) -> dict:
     for name, video, labels in clips(folder, names or []):
         estimator = PoseEstimator()  # a fresh tracker per clip, as a fresh start of the program would have
         try:
-            report = replay(video, CALIBRATE_FIRST, estimator, SETTINGS)
+            report = replay(video, CALIBRATE_FIRST, estimator, WatchSettings(SETTINGS))
         finally:
             estimator.close()
         scores.append(score_clip(name, load_labels(labels), report))

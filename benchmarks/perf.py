@@ -48,12 +48,12 @@ import mediapipe as mp
 import numpy as np
 
 import posture_watch
-from posture_watch.baseline import Baseline, load_baseline
-from posture_watch.metrics import frame_brightness
-from posture_watch.monitor import Monitor, Observation, SamplingPlan
-from posture_watch.policy import AlertPolicy
-from posture_watch.pose import PoseEstimator, load_model, native_stderr_silenced
+from posture_watch.core.baseline import Baseline
+from posture_watch.core.landmarks import Observation
+from posture_watch.core.watcher import Watcher
+from posture_watch.pose import PoseEstimator, brightness, load_model, native_stderr_silenced
 from posture_watch.sources import PacedClipSource
+from posture_watch.store import load_baseline
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -64,7 +64,7 @@ DEFAULT_INTERVAL = 1.5  # `run --interval`'s default: the CPU target is judged o
 JPEG_QUALITY = 90  # PacedClipSource holds the emulated camera's frames as JPEG of this quality
 CALIBRATE_SECONDS = 2.0
 STATE_LINE = re.compile(r"^\d\d:\d\d:\d\d (upright|slouching|away|uncertain)\b")
-PAUSED_LINE = re.compile(r"^Paused")
+PAUSED_LINE = re.compile(r"^\d\d:\d\d:\d\d paused: camera off")
 START_TIMEOUT = 120.0  # generous: a busy machine can take long to import MediaPipe
 STOP_TIMEOUT = 20.0
 PAUSE_SETTLE = 1.0  # the pause takes effect at the next sample; then the loop only sleeps
@@ -422,11 +422,11 @@ def floor_pass(jpegs: list[bytes], fps: float, frames: int) -> float:
 
 
 def pipeline_pass(jpegs: list[bytes], fps: float, baseline: Baseline, frames: int) -> dict[str, float]:
-    """CPU ms per frame of each part of one sample of `run`: PacedClipSource decodes the frame, then
-    Monitor.step observes (pose, brightness) and judges (metrics, assessment, policy)."""
+    """CPU ms per frame of each part of one sample of `run`: PacedClipSource decodes the frame, then the
+    estimator observes (pose) and the watcher judges (brightness, metrics, assessment, policy)."""
     spent = dict.fromkeys(("capture_decode", "pose", "metrics_policy"), 0.0)
     with PoseEstimator() as estimator:
-        monitor = Monitor(estimator, baseline, AlertPolicy(), plan=SamplingPlan())
+        watcher = Watcher(baseline)
         for k in range(MODEL_WARMUP_FRAMES + frames):
             t = k / fps
             t0 = time.process_time()
@@ -434,7 +434,7 @@ def pipeline_pass(jpegs: list[bytes], fps: float, baseline: Baseline, frames: in
             t1 = time.process_time()
             poses = estimator.detect(image, t)
             t2 = time.process_time()
-            monitor.judge(Observation(t, k, poses, frame_brightness(image)))
+            watcher.observe(Observation(t, k, tuple(poses), brightness(image)))
             t3 = time.process_time()
             if k >= MODEL_WARMUP_FRAMES:
                 spent["capture_decode"] += t1 - t0

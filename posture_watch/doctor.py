@@ -1,17 +1,23 @@
-"""`posture-watch doctor`: each thing the watcher needs, checked for real, as (ok, one-line description)."""
+"""`posture-watch doctor`: each thing the watcher needs, checked for real, as a `Check` with a stable label."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from .baseline import default_baseline_path, load_baseline
 from .errors import PostureWatchError
 from .notify import check_notifications
 from .sources import FrameSource
+from .store import default_baseline_path, load_baseline, shown
 
-Check = tuple[bool, str]
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    label: str  # the same whether the check passes or fails, so scripts and tests can find it
+    detail: str
 
 
 def check_model(model: Path | None) -> Check:
@@ -21,9 +27,9 @@ def check_model(model: Path | None) -> Check:
         started = time.perf_counter()
         PoseEstimator(model).close()
     except PostureWatchError as err:
-        return False, f"pose model: {err}"
-    which = model or "bundled lite model, sha256 verified"
-    return True, f"pose model: {which}, loads in {1000 * (time.perf_counter() - started):.0f} ms"
+        return Check(False, "pose model", str(err))
+    which = shown(model) if model else "bundled lite model, sha256 verified"
+    return Check(True, "pose model", f"{which}, loads in {1000 * (time.perf_counter() - started):.0f} ms")
 
 
 def check_camera(open_source: Callable[[], FrameSource]) -> Check:
@@ -31,16 +37,21 @@ def check_camera(open_source: Callable[[], FrameSource]) -> Check:
     try:
         source = open_source()
     except PostureWatchError as err:
-        return False, f"camera: {err}"
+        return Check(False, "camera", str(err))
     try:
-        frame = next(iter(source), None)
+        frame = source.read()
     except PostureWatchError as err:
-        return False, f"camera: {err}"
+        return Check(False, "camera", str(err))
     finally:
         source.close()
     if frame is None:
-        return False, f"camera: {source.label} opened but gave no picture"
-    return True, f"camera: {source.label} gives {frame.image.shape[1]}x{frame.image.shape[0]}"
+        return Check(False, "camera", f"{source.label} opened but gave no picture")
+    return Check(True, "camera", f"{source.label} gives {frame.image.shape[1]}x{frame.image.shape[0]}")
+
+
+def check_notifications_line() -> Check:
+    ok, text = check_notifications()
+    return Check(ok, "notifications", text)
 
 
 def check_baseline() -> Check:
@@ -48,15 +59,10 @@ def check_baseline() -> Check:
     try:
         baseline = load_baseline(path)
     except PostureWatchError as err:
-        return False, f"baseline: {err}"
+        return Check(False, "baseline", str(err))
     size = f"{baseline.resolution[0]}x{baseline.resolution[1]}"
-    return True, f"baseline: {path} from {baseline.created} ({baseline.camera}, {size})"
-
-
-def check_desktop() -> Check:
-    ok, text = check_notifications()
-    return ok, text if ok else f"notifications: {text}"
+    return Check(True, "baseline", f"{shown(path)} from {baseline.created} ({baseline.camera}, {size})")
 
 
 def run_checks(model: Path | None, open_source: Callable[[], FrameSource]) -> list[Check]:
-    return [check_model(model), check_camera(open_source), check_desktop(), check_baseline()]
+    return [check_model(model), check_camera(open_source), check_notifications_line(), check_baseline()]

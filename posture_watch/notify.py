@@ -1,40 +1,52 @@
 """Desktop notifications for posture alerts, behind a fallback chain that never stops the watcher.
 
-`open_notifier()` picks the first backend that works here: desktop-notifier (native notifications with
-"Snooze 30 min" and "Taking a break" buttons), then plyer (cross-platform, no buttons), then the terminal. If the
+`open_notifier()` picks the first backend that works here: desktop-notifier (native notifications with buttons,
+such as "Snooze 30 min" and "Taking a break"), then plyer (cross-platform, no buttons), then the terminal. If the
 backend in use stops working mid-run (the notification server quits, say), alerts move down the chain and the
 user is told once, in one line.
 """
 
 import contextlib
-import enum
+import queue
 import sys
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Literal, Protocol
 
 from posture_watch import notify_backends as backends
+from posture_watch.core import thresholds as th
+from posture_watch.core.advice import spoken_duration
+from posture_watch.core.events import (
+    AlertRaised,
+    BreakReminderDue,
+    Command,
+    Event,
+    RemindLater,
+    Snooze,
+    TakeBreak,
+)
 from posture_watch.errors import PostureWatchError
 
 
 @dataclass(frozen=True)
+class Button:
+    """A notification button. `on_press` runs on the notifier's own thread, so it must be thread-safe (handing a
+    command to the session is)."""
+
+    label: str
+    on_press: Callable[[], None]
+
+
+@dataclass(frozen=True)
 class Notice:
-    """One alert: the fault as the title, the fix or stretch as the body."""
+    """One alert: the fault as the title, the fix or stretch as the body, and the user's possible answers."""
 
     title: str
     body: str
     urgency: Literal["low", "normal", "critical"] = "normal"
-
-
-class UserAction(enum.Enum):
-    """The user's answer through a notification button."""
-
-    SNOOZE = "snooze"
-    BREAK = "break"
-
-
-BUTTON_LABELS = {UserAction.SNOOZE: "Snooze 30 min", UserAction.BREAK: "Taking a break"}
+    buttons: tuple[Button, ...] = ()
 
 # What the warning says when alerts move to this backend.
 _INSTEAD = {"plyer": "sending alerts through plyer instead", "console": "printing alerts to the terminal instead"}
@@ -105,6 +117,7 @@ class _FallbackNotifier:
         self._warn(f"posture-watch: {failed} notifications unavailable ({reason}); {_INSTEAD[self.name]}")
 
     def send(self, notice: Notice) -> None:
+        notice = replace(notice, buttons=tuple(self._guarded(b) for b in notice.buttons))
         while True:
             try:
                 self._backend.send(notice)
@@ -117,27 +130,23 @@ class _FallbackNotifier:
                 self.name = self._backend.name
                 self.warn_fallback(failed, reason)
 
+    def _guarded(self, button: Button) -> Button:
+        def pressed() -> None:
+            try:
+                button.on_press()
+            except Exception as exc:  # it runs on the notifier's thread, where a traceback would help nobody
+                self._warn(f"posture-watch: handling {button.label!r} failed: {backends.describe_failure(exc)}")
+
+        return Button(button.label, pressed)
+
     def close(self) -> None:
         self._backend.close()
 
 
-def _button_callbacks(
-    on_action: Callable[[UserAction], None], warn: Callable[[str], None]
-) -> dict[str, Callable[[], None]]:
-    def pressed(action: UserAction) -> None:
-        try:
-            on_action(action)
-        except Exception as exc:  # it runs on the notifier's thread, where a traceback would help nobody
-            warn(f"posture-watch: handling {BUTTON_LABELS[action]!r} failed: {backends.describe_failure(exc)}")
-
-    return {label: partial(pressed, action) for action, label in BUTTON_LABELS.items()}
-
-
-def _chain(backend: str, buttons: dict[str, Callable[[], None]]) -> list[Callable[[], Notifier]]:
-    desktop = partial(backends.DesktopBackend, buttons)
+def _chain(backend: str) -> list[Callable[[], Notifier]]:
     chains: dict[str, list[Callable[[], Notifier]]] = {
-        "auto": [desktop, backends.PlyerBackend],
-        "desktop": [desktop],
+        "auto": [backends.DesktopBackend, backends.PlyerBackend],
+        "desktop": [backends.DesktopBackend],
         "plyer": [backends.PlyerBackend],
         "console": [],  # straight to the terminal
         "none": [SilentNotifier],
@@ -147,23 +156,16 @@ def _chain(backend: str, buttons: dict[str, Callable[[], None]]) -> list[Callabl
     return chains[backend]
 
 
-def open_notifier(
-    backend: str = "auto",
-    on_action: Callable[[UserAction], None] | None = None,
-    warn: Callable[[str], None] = _print_warning,
-) -> Notifier:
+def open_notifier(backend: str = "auto", warn: Callable[[str], None] = _print_warning) -> Notifier:
     """Open the notifier for alerts.
 
     backend: "auto" (desktop-notifier → plyer → console), "desktop", "plyer", "console", "none". With "auto", a
     backend that does not work here is skipped with one line through `warn`; a backend named explicitly that
     does not work raises PostureWatchError. Either way, a backend that fails later hands over to the next one
-    (the terminal at the latest) with one line through `warn`, and `send` never raises.
-
-    on_action: called with the button the user pressed; without it, alerts have no buttons. It runs on the
-    notifier's own thread, so it must be thread-safe: pushing into a queue.SimpleQueue is the simple way.
+    (the terminal at the latest) with one line through `warn`, and `send` never raises; a button whose handler
+    fails is reported through `warn` too.
     """
-    buttons = {} if on_action is None else _button_callbacks(on_action, warn)
-    notifier = _FallbackNotifier(_chain(backend, buttons), warn)
+    notifier = _FallbackNotifier(_chain(backend), warn)
     if notifier.first_failure is not None:
         if backend != "auto":
             notifier.close()
@@ -175,12 +177,48 @@ def open_notifier(
 def check_notifications() -> tuple[bool, str]:
     """For `posture-watch doctor`: whether alerts reach the desktop, and how, in one line."""
     first_failure = None
-    for open_backend in (partial(backends.DesktopBackend, {}), backends.PlyerBackend):
+    for open_backend in (backends.DesktopBackend, backends.PlyerBackend):
         try:
             backend = open_backend()
         except Exception as exc:
             first_failure = first_failure or backends.describe_failure(exc)
             continue
         backend.close()
-        return True, f"desktop notifications: {backend.description}"
+        return True, f"desktop notifications through {backend.description}"
     return False, f"{first_failure}: alerts will be printed to the terminal"
+
+
+class EventNotifier:
+    """A session subscriber: alerts and break reminders become notifications whose buttons post commands back.
+
+    Notices are sent from a thread of its own, so the session (and the camera loop) never waits on D-Bus."""
+
+    def __init__(self, notifier: Notifier, post: Callable[[Command], None]) -> None:
+        self._notifier = notifier
+        self._post = post
+        self._outbox: queue.SimpleQueue[Notice | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._deliver, name="posture-watch-notices", daemon=True)
+        self._thread.start()
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, AlertRaised):
+            self._outbox.put(Notice(event.title, event.body, event.urgency, (
+                self._button(f"Snooze {spoken_duration(th.SNOOZE_S)}", Snooze()),
+                self._button("Taking a break", TakeBreak()))))
+        elif isinstance(event, BreakReminderDue):
+            self._outbox.put(Notice(event.title, event.body, "normal", (
+                self._button("Later", RemindLater()),
+                self._button("Taking a break", TakeBreak()))))
+
+    def _button(self, label: str, command: Command) -> Button:
+        return Button(label, partial(self._post, command))
+
+    def _deliver(self) -> None:
+        while (notice := self._outbox.get()) is not None:
+            self._notifier.send(notice)
+
+    def close(self) -> None:
+        """Deliver what is queued (bounded: every send is), then release the backend."""
+        self._outbox.put(None)
+        self._thread.join()
+        self._notifier.close()

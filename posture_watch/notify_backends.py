@@ -17,7 +17,7 @@ import platform
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future
 from functools import cache
 from importlib.resources import as_file, files
@@ -140,23 +140,20 @@ async def _cancel_other_tasks() -> None:
 
 
 class DesktopBackend:
-    """desktop-notifier: native notifications with buttons (D-Bus on Linux, toasts on Windows).
-
-    `buttons` maps labels to callbacks, which run on this backend's own thread.
-    """
+    """desktop-notifier: native notifications with buttons (D-Bus on Linux, toasts on Windows). Button callbacks
+    run on this backend's own thread."""
 
     name = "desktop"
 
-    def __init__(self, buttons: Mapping[str, Callable[[], None]]) -> None:
+    def __init__(self) -> None:
         try:
-            from desktop_notifier import Button, DesktopNotifier, Icon
+            from desktop_notifier import DesktopNotifier, Icon
         except ImportError as exc:
             raise BackendUnavailable("desktop-notifier is not installed") from exc
         # It logs a failed send as a warning with a traceback and carries on; we notice the failure ourselves
         # and report it in one line, so its record would only repeat that as a traceback on every alert.
         logging.getLogger("desktop_notifier").setLevel(logging.ERROR)
         self._notifier = DesktopNotifier(app_name=APP_NAME, app_icon=Icon(path=app_icon_path()))
-        self._buttons = tuple(Button(title=label, on_pressed=callback) for label, callback in buttons.items())
         self._last_id: str | None = None
         self._loop = LoopThread()
         try:
@@ -177,7 +174,7 @@ class DesktopBackend:
         self._loop.run(self._send(notice))
 
     async def _send(self, notice: Notice) -> None:
-        from desktop_notifier import Urgency
+        from desktop_notifier import Button, Urgency
 
         # A new alert replaces the previous one if it is still shown, rather than stacking up. desktop-notifier
         # has no replaces_id, so withdraw it; its list forgets notifications once they are clicked or closed.
@@ -185,7 +182,8 @@ class DesktopBackend:
             await self._notifier.clear(self._last_id)
         dispatched = threading.Event()
         self._last_id = await self._notifier.send(
-            title=notice.title, message=notice.body, urgency=Urgency(notice.urgency), buttons=self._buttons,
+            title=notice.title, message=notice.body, urgency=Urgency(notice.urgency),
+            buttons=tuple(Button(title=b.label, on_pressed=b.on_press) for b in notice.buttons),
             on_dispatched=dispatched.set)
         if not dispatched.is_set():
             if IS_LINUX:

@@ -1,70 +1,91 @@
-"""Replay a recorded clip through the same pipeline as the webcam, every frame, and report what it saw.
+"""Replay a recorded clip through the same session as the webcam, every frame, and report what it saw.
 
+The report is a subscriber to the session's events, like the notifier and the console are during a webcam run.
 The JSON report is a contract other tools rely on (README, "replay --json"):
 {"video", "fps", "frames", "samples": [{"t", "state", "neck_angle_deg", "shoulder_angle_deg", "faults", ...}],
- "alerts": [{"t", "faults", "title", "body"}], "summary": {...}}
+ "alerts": [{"t", "faults", "title", "body", "nth"}], "summary": {...}}
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .baseline import Baseline
-from .calibrate import baseline_from
+from .core.baseline import Baseline
+from .core.events import AlertRaised, Event, Sampled
+from .core.watcher import SamplingPlan, WatchSettings
 from .errors import PostureWatchError
-from .monitor import Monitor, Observation, Sample, observe
-from .notify import Notifier
-from .policy import AlertPolicy, PolicySettings
 from .pose import PoseEstimator
-from .sources import VideoFileSource
+from .session import ClipClock, Mailbox, Session, SessionStopped
+from .sources import FrameSource, VideoFileSource
+from .store import shown
 
 
-@dataclass(frozen=True)
+@dataclass
 class ReplayReport:
+    """Collects every sample and alert of a replay (a session subscriber)."""
+
     video: str
-    fps: float
-    frames: int
-    baseline_from: str
-    samples: list[Sample]
+    fps: float = 0.0
+    frames: int = 0
+    baseline_from: str = ""
+    samples: list[Sampled] = field(default_factory=list)
+    alerts: list[AlertRaised] = field(default_factory=list)
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, Sampled):
+            self.samples.append(event)
+        elif isinstance(event, AlertRaised):
+            self.alerts.append(event)
 
 
-def replay(path: Path, baseline: Baseline | float, estimator: PoseEstimator, settings: PolicySettings,
-           sensitivity: float = 1.0, notifier: Notifier | None = None,
-           on_progress: Callable[[int, int], None] | None = None) -> ReplayReport:
+def replay(path: Path, baseline: Baseline | float, estimator: PoseEstimator, settings: WatchSettings,
+           subscribers: tuple[Callable[[Event], None], ...] = (),
+           on_progress: Callable[[int, int], None] | None = None, mailbox: Mailbox | None = None) -> ReplayReport:
     """Replay `path`. `baseline` is a loaded baseline, or a number of seconds at the clip's start to calibrate on
-    (those frames are then judged like the rest, against the baseline they produced)."""
+    (those frames are then judged like the rest, against the baseline they produced). Every frame is analysed:
+    the sampling plan is not used, and nothing waits for the clock. A Quit posted to `mailbox` stops it
+    (SessionStopped)."""
     source = VideoFileSource(path)
-    try:
-        monitor: Monitor | None = None
-        pending: list[Observation] = []
-        samples: list[Sample] = []
-        if isinstance(baseline, Baseline):
-            monitor = Monitor(estimator, baseline, AlertPolicy(settings), notifier, sensitivity)
-        for frame in source:
-            obs = observe(estimator, frame)
-            if monitor is None:
-                assert isinstance(baseline, float)
-                if frame.t < baseline:
-                    pending.append(obs)
-                    continue
-                calibrated = baseline_from(pending, str(path), source.size)
-                monitor = Monitor(estimator, calibrated, AlertPolicy(settings), notifier, sensitivity)
-                samples.extend(monitor.judge(p) for p in pending)
-            samples.append(monitor.judge(obs))
-            if on_progress is not None:
+    report = ReplayReport(str(path), source.fps)
+
+    def open_clip(_interval: float) -> FrameSource:
+        return source
+
+    # A replay has no break reminders: a clip is not a working day.
+    session = Session(estimator, open_clip, WatchSettings(settings.policy, settings.sensitivity, SamplingPlan(),
+                                                          break_after=None),
+                      None if isinstance(baseline, float) else baseline, clock=ClipClock(datetime.now().astimezone()),
+                      mailbox=mailbox, adaptive=False)
+    for subscriber in (report, *subscribers):
+        session.subscribe(subscriber)
+    if on_progress is not None:
+        def progress(event: Event) -> None:
+            if isinstance(event, Sampled):
                 on_progress(source.frames_read, source.frame_count)
-        if source.frames_read == 0:
-            raise PostureWatchError(f"{path}: no frames could be decoded (corrupt or empty video)")
-        if monitor is None:
-            raise PostureWatchError(f"{path}: the clip is shorter than the {baseline} s asked for calibration")
+
+        session.subscribe(progress)
+    try:
+        if isinstance(baseline, float):
+            calibration = session.calibrate(baseline, keep_open=True)
+            if source.ended:
+                raise PostureWatchError(f"{shown(path)}: the clip is shorter than the {baseline:g} s asked for "
+                                        "calibration")
+            session.use_baseline(calibration.baseline)
+            session.judge(calibration.observations)
+        stopped = session.run()
     finally:
         source.close()
-    described = f"first {baseline:g} s of the clip" if isinstance(baseline, float) else "baseline file"
-    return ReplayReport(str(path), source.fps, source.frames_read, described, samples)
+    if not source.ended:
+        raise SessionStopped(stopped)
+    report.frames = source.frames_read
+    report.baseline_from = (f"first {baseline:g} s of the clip" if isinstance(baseline, float)
+                            else "baseline file")
+    return report
 
 
 def _num(value: float | None, digits: int = 2) -> float | None:
@@ -73,7 +94,6 @@ def _num(value: float | None, digits: int = 2) -> float | None:
 
 def to_json(report: ReplayReport) -> dict[str, Any]:
     samples = []
-    alerts = []
     for s in report.samples:
         a = s.assessment
         samples.append({
@@ -87,9 +107,8 @@ def to_json(report: ReplayReport) -> dict[str, Any]:
             "observed": a.kind,
             "reason": a.reason,
         })
-        if s.message is not None:
-            alerts.append({"t": round(s.t, 3), "faults": list(s.message.alert.faults), "title": s.message.title,
-                           "body": s.message.body, "nth": s.message.alert.nth})
+    alerts = [{"t": round(a.t, 3), "faults": list(a.alert.faults), "title": a.title, "body": a.body,
+               "nth": a.alert.nth} for a in report.alerts]
     return {"video": report.video, "fps": round(report.fps, 3), "frames": report.frames, "samples": samples,
             "alerts": alerts, "summary": summary(report)}
 
@@ -106,7 +125,7 @@ def summary(report: ReplayReport) -> dict[str, Any]:
         "duration_s": round(report.frames / report.fps, 2),
         "baseline": report.baseline_from,
         "seconds_by_state": {k: round(v, 2) for k, v in seconds.items()},
-        "alerts": sum(s.message is not None for s in report.samples),
+        "alerts": len(report.alerts),
         "max_neck_angle_deg": round(max(angles), 1) if angles else None,
     }
 
@@ -115,11 +134,11 @@ def timeline_text(report: ReplayReport) -> str:
     """A readable account: one line per change of state and per alert, then the summary."""
     head = f"{report.video}: {report.frames} frames at {report.fps:g} fps; baseline: {report.baseline_from}"
     lines = [head]
+    alerts = {a.t: a for a in report.alerts}
     previous = None
     for s in report.samples:
         d, a = s.decision, s.assessment
-        key = d.state
-        if key != previous:
+        if d.state != previous:
             detail = ""
             if d.state == "slouching" and a.neck_angle_deg is not None and a.shoulder_angle_deg is not None:
                 angles = f"neck {round(a.neck_angle_deg)}°, shoulders {round(a.shoulder_angle_deg)}°"
@@ -127,9 +146,9 @@ def timeline_text(report: ReplayReport) -> str:
             elif a.reason and d.state in ("away", "uncertain"):
                 detail = f"  ({a.reason})"
             lines.append(f"{s.t:7.1f} s  {d.state}{detail}")
-            previous = key
-        if s.message is not None:
-            lines.append(f"{s.t:7.1f} s  ALERT  {s.message.title}: {s.message.body}")
+            previous = d.state
+        if s.t in alerts:
+            lines.append(f"{s.t:7.1f} s  ALERT  {alerts[s.t].title}: {alerts[s.t].body}")
     summ = summary(report)
     states = ", ".join(f"{k} {v:.1f} s" for k, v in summ["seconds_by_state"].items() if v > 0)
     lines.append(f"summary: {states}; {summ['alerts']} alert(s)")

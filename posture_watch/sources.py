@@ -1,11 +1,14 @@
 """Frame sources: a webcam, a video file, and a clip played at camera pace.
 
-All three are iterables of `Frame` with the same two knobs, so the monitor loop cannot tell them apart except
-by the clock:
+All three hand out `Frame`s through `read()` with the same two knobs, so the session cannot tell them apart
+except by the clock:
 
 - `interval` (seconds): the source hands out at most one frame per interval and never decodes the frames in
-  between. The monitor changes it on the fly (adaptive sampling).
+  between. The watcher changes it on the fly (adaptive sampling).
 - `close()`: releases the device or file. Frames are only ever held in memory.
+
+`read(interrupted)` returns None at the end of a clip (`ended` is then True) or as soon as `interrupted()` is
+true while it waits for the next frame it wants, so a command (pause, quit) never waits for a frame.
 
 Cameras: `grab()` only dequeues a buffer from the driver (no pixel work), `retrieve()` converts/decodes it. We
 grab every frame so the driver's queue never holds stale frames, and retrieve only the frames we analyse.
@@ -16,7 +19,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,10 +27,20 @@ import cv2
 import numpy as np
 
 from .errors import PostureWatchError
+from .store import shown
+
+try:
+    import fcntl
+except ImportError:  # Windows: a clip used as a camera is not locked
+    fcntl = None  # type: ignore[assignment]
 
 # OpenCV and FFmpeg print warnings of their own for every camera or file they cannot open; we say it in one line.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+
+MIN_FRAME_SIZE = (64, 48)  # smaller pictures cannot show a person's ears and shoulders
+MAX_FRAME_SIZE = (7680, 4320)  # 8K: beyond it a frame costs hundreds of MB and no webcam delivers it
+LOST_AFTER_FAILED_GRABS = 30  # ~3 s of a camera giving nothing: unplugged or taken over
 
 
 @dataclass(frozen=True)
@@ -36,11 +49,50 @@ class Frame:
 
     t: float
     index: int
-    image: np.ndarray  # BGR, uint8, H x W x 3; only valid until the source yields the next frame
+    image: np.ndarray  # BGR, uint8, H x W x 3; only valid until the source reads the next frame
 
 
-class VideoFileSource:
-    """Yields a video file's frames with their file timestamps, as fast as they can be decoded (replay)."""
+class CameraUnavailable(PostureWatchError):
+    """The camera cannot be opened. `busy`: it exists but another program holds it (worth retrying)."""
+
+    def __init__(self, message: str, busy: bool) -> None:
+        super().__init__(message)
+        self.busy = busy
+
+
+class CameraLost(PostureWatchError):
+    """The camera stopped delivering frames mid-run (unplugged, or taken over)."""
+
+
+def never() -> bool:
+    return False
+
+
+def check_frame_size(size: tuple[int, int], what: str) -> None:
+    width, height = size
+    if width < MIN_FRAME_SIZE[0] or height < MIN_FRAME_SIZE[1]:
+        raise PostureWatchError(f"{what} gives {width}x{height} pictures: too small to see a person (at least "
+                                f"{MIN_FRAME_SIZE[0]}x{MIN_FRAME_SIZE[1]})")
+    if width > MAX_FRAME_SIZE[0] or height > MAX_FRAME_SIZE[1]:
+        raise PostureWatchError(f"{what} gives {width}x{height} pictures: larger than posture-watch handles "
+                                f"({MAX_FRAME_SIZE[0]}x{MAX_FRAME_SIZE[1]} at most)")
+
+
+class _Source:
+    """What every source shares: iteration over `read()`."""
+
+    ended = False
+
+    def read(self, interrupted: Callable[[], bool] = never) -> Frame | None:
+        raise NotImplementedError
+
+    def __iter__(self) -> Iterator[Frame]:
+        while (frame := self.read()) is not None:
+            yield frame
+
+
+class VideoFileSource(_Source):
+    """A video file's frames with their file timestamps, as fast as they can be decoded (replay)."""
 
     def __init__(self, path: str | Path, interval: float = 0.0) -> None:
         self.path = Path(path)
@@ -49,30 +101,36 @@ class VideoFileSource:
         self.fps = _clip_fps(self._cap)
         self.frame_count = int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT))
         self.size = (int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        try:
+            if self.size[0] and self.size[1]:  # some containers only know the size once decoding
+                check_frame_size(self.size, shown(self.path))
+        except PostureWatchError:
+            self._cap.release()
+            raise
         self.frames_read = 0
         self.label = str(self.path)
+        self._next_due = 0.0
+        self._image: np.ndarray | None = None
 
-    def __iter__(self) -> Iterator[Frame]:
-        next_due = 0.0
-        image: np.ndarray | None = None
-        index = -1
+    def read(self, interrupted: Callable[[], bool] = never) -> Frame | None:
         while self._cap.grab():
-            index += 1
-            self.frames_read = index + 1
+            index = self.frames_read
+            self.frames_read += 1
             t = index / self.fps
-            if t + 1e-9 < next_due:
+            if t + 1e-9 < self._next_due:
                 continue  # grabbed (the container must be read in order) but never converted
-            ok, image = self._cap.retrieve(image)
-            if not ok:
-                continue
-            next_due = t + self.interval
-            yield Frame(t, index, image)
+            ok, self._image = self._cap.retrieve(self._image)
+            if ok:
+                self._next_due = t + self.interval
+                return Frame(t, index, self._image)
+        self.ended = True
+        return None
 
     def close(self) -> None:
         self._cap.release()
 
 
-class CameraSource:
+class CameraSource(_Source):
     """A webcam, sampled at `interval` seconds. Only the sampled frames are decoded.
 
     `t` counts from `clock_origin` (a time.monotonic() value) when given, so that a camera closed during a
@@ -81,105 +139,163 @@ class CameraSource:
     def __init__(self, index: int, size: tuple[int, int] = (640, 480), interval: float = 1.0,
                  clock_origin: float | None = None, fps: float | None = None) -> None:
         self.interval = interval
-        self._origin = clock_origin
         self.label = f"camera {index}"
+        self._origin = time.monotonic() if clock_origin is None else clock_origin
         self._cap = cv2.VideoCapture(index)
         if not self._cap.isOpened():
             self._cap.release()
-            raise PostureWatchError(
-                f"cannot open camera {index}: no such device, or another program is using it "
-                "(try --camera with another index, or close the other program)"
-            )
+            raise _unavailable(index)
         self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, size[0])
         self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, size[1])
         self._cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         if fps:
             self._cap.set(cv2.CAP_PROP_FPS, fps)
         self.size = (int(self._cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+        try:
+            check_frame_size(self.size, self.label)
+        except PostureWatchError:
+            self._cap.release()
+            raise
+        self._next_due = 0.0
+        self._index = -1
+        self._image: np.ndarray | None = None
 
-    def __iter__(self) -> Iterator[Frame]:
-        origin = time.monotonic() if self._origin is None else self._origin
-        next_due = 0.0
-        image: np.ndarray | None = None
-        index = -1
+    def read(self, interrupted: Callable[[], bool] = never) -> Frame | None:
         failures = 0
-        while True:
+        while not interrupted():
             if not self._cap.grab():  # blocks until the driver has the next frame: no busy waiting
                 failures += 1
-                if failures >= 30:
-                    raise PostureWatchError(f"{self.label} stopped delivering frames (unplugged or taken over?)")
+                if failures >= LOST_AFTER_FAILED_GRABS:
+                    raise CameraLost(f"{self.label} stopped delivering frames (unplugged or taken over?)")
                 time.sleep(0.1)
                 continue
             failures = 0
-            index += 1
-            now = time.monotonic() - origin
-            if now < next_due:
+            self._index += 1
+            now = time.monotonic() - self._origin
+            if now < self._next_due:
                 continue
-            ok, image = self._cap.retrieve(image)
+            ok, self._image = self._cap.retrieve(self._image)
             if ok:
-                next_due = now + self.interval
-                yield Frame(now, index, image)
+                self._next_due = now + self.interval
+                return Frame(now, self._index, self._image)
+        return None
 
     def close(self) -> None:
         self._cap.release()
 
 
-class PacedClipSource:
+def _unavailable(index: int) -> CameraUnavailable:
+    # Linux names its cameras: a device node that exists but will not open is held by another program.
+    device = Path(f"/dev/video{index}")
+    if device.exists():
+        return CameraUnavailable(f"camera {index} is busy: another program is using it", busy=True)
+    return CameraUnavailable(
+        f"cannot open camera {index}: no such device, or another program is using it (try --camera with another "
+        "index, or close the other program)", busy=False)
+
+
+class PacedClipSource(_Source):
     """A video clip standing in for a webcam: frames arrive at `fps` in real time, looping if asked.
 
-    The clip is held in memory as JPEG (like an MJPEG webcam's buffers), so a skipped frame costs only the wait
-    for it, as a driver's dequeue does, and an analysed frame costs one JPEG decode. Used by `run --camera VIDEO`,
-    the tests and the benchmarks.
+    It behaves like a webcam in the ways that matter to the session: one program at a time (an exclusive lock on
+    the file, so a second user sees it busy), and removing the file while it plays unplugs it. The clip is held in
+    memory as JPEG (like an MJPEG webcam's buffers), so a skipped frame costs only the wait for it, as a driver's
+    dequeue does, and an analysed frame costs one JPEG decode. Used by `run --camera VIDEO`, the tests and the
+    benchmarks.
     """
 
     def __init__(self, path: str | Path, interval: float = 1.0, fps: float | None = None,
                  size: tuple[int, int] | None = None, loop: bool = False, clock_origin: float | None = None) -> None:
         self.path = Path(path)
-        self._origin = clock_origin
         self.interval = interval
         self.loop = loop
         self.label = f"{self.path} (at camera pace)"
         self._closed = threading.Event()
+        if size is not None:
+            check_frame_size(size, "--resolution")
+        self._lock = _lock_device(self.path)
+        try:
+            self._load(size)
+            self.fps = fps or self._clip_fps
+        except BaseException:
+            os.close(self._lock)
+            raise
+        self._start = time.monotonic()
+        # Reported t continues across reopenings (after a pause) when a clock origin is given.
+        self._offset = 0.0 if clock_origin is None else self._start - clock_origin
+        self._next_due = 0.0
+        self._index = 0
+
+    def _load(self, size: tuple[int, int] | None) -> None:
         cap = _open_video(self.path)
         try:
             self._clip_fps = _clip_fps(cap)
-            self.fps = fps or self._clip_fps
             self._jpegs: list[bytes] = []
             ok, image = cap.read()
+            if ok:
+                self.size = size or (image.shape[1], image.shape[0])
+                check_frame_size(self.size, shown(self.path))
             while ok:
-                if size is not None and (image.shape[1], image.shape[0]) != size:
-                    image = cv2.resize(image, size, interpolation=cv2.INTER_LINEAR)
+                if (image.shape[1], image.shape[0]) != self.size:
+                    image = cv2.resize(image, self.size, interpolation=cv2.INTER_LINEAR)
                 self._jpegs.append(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
-                self.size = (image.shape[1], image.shape[0])
                 ok, image = cap.read(image)
         finally:
             cap.release()
         if not self._jpegs:
-            raise PostureWatchError(f"{self.path}: no frames could be decoded (corrupt or empty video)")
+            raise PostureWatchError(f"{shown(self.path)}: no frames could be decoded (corrupt or empty video)")
 
-    def __iter__(self) -> Iterator[Frame]:
-        start = time.monotonic()
-        offset = 0.0 if self._origin is None else start - self._origin  # reported t continues across reopenings
-        next_due = 0.0
-        index = 0
+    def read(self, interrupted: Callable[[], bool] = never) -> Frame | None:
+        frame_period = 1.0 / self.fps
         while not self._closed.is_set():
-            t = index / self.fps
+            t = self._index / self.fps
             clip_index = int(t * self._clip_fps)
             if clip_index >= len(self._jpegs):
                 if not self.loop:
-                    return
+                    self.ended = True
+                    return None
                 clip_index %= len(self._jpegs)
-            wait = start + t - time.monotonic()
-            if wait > 0 and self._closed.wait(wait):  # the "driver" blocks until the frame is due
-                return
-            if t + 1e-9 >= next_due:
+            # The "driver" blocks until the frame is due, waking at least once a frame period for commands.
+            while (wait := self._start + t - time.monotonic()) > 0:
+                if self._closed.wait(min(wait, frame_period)):
+                    return None
+                if interrupted():
+                    return None
+            if interrupted():
+                return None
+            self._index += 1
+            if t + 1e-9 >= self._next_due:
+                if not self.path.exists():
+                    raise CameraLost(f"{self.label} stopped delivering frames (unplugged: the clip is gone)")
                 image = cv2.imdecode(np.frombuffer(self._jpegs[clip_index], np.uint8), cv2.IMREAD_COLOR)
-                next_due = t + self.interval
-                yield Frame(offset + t, index, image)
-            index += 1
+                self._next_due = t + self.interval
+                return Frame(self._offset + t, self._index - 1, image)
+        return None
 
     def close(self) -> None:
-        self._closed.set()
+        if not self._closed.is_set():
+            self._closed.set()
+            os.close(self._lock)
+
+
+def _lock_device(path: Path) -> int:
+    """Hold the clip like a driver holds a webcam: exclusively, while open."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise CameraUnavailable(f"{shown(path)}: no such video file", busy=False) from None
+    except OSError as err:
+        raise CameraUnavailable(f"cannot open {shown(path)}: {err.strerror}", busy=False) from None
+    if fcntl is None:
+        return fd
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise CameraUnavailable(f"{shown(path)} is busy: another program is using it as a camera", busy=True) from None
+    except OSError:
+        pass  # a file system without locks: behave like a camera that does not care
+    return fd
 
 
 FrameSource = VideoFileSource | CameraSource | PacedClipSource
@@ -187,11 +303,11 @@ FrameSource = VideoFileSource | CameraSource | PacedClipSource
 
 def _open_video(path: Path) -> cv2.VideoCapture:
     if not path.is_file():
-        raise PostureWatchError(f"{path}: no such video file")
+        raise PostureWatchError(f"{shown(path)}: no such video file")
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         cap.release()
-        raise PostureWatchError(f"{path}: not a video OpenCV can read (corrupt file or unsupported format)")
+        raise PostureWatchError(f"{shown(path)}: not a video OpenCV can read (corrupt file or unsupported format)")
     return cap
 
 
@@ -199,3 +315,4 @@ def _clip_fps(cap: cv2.VideoCapture) -> float:
     fps = cap.get(cv2.CAP_PROP_FPS)
     # Some containers report 0 or absurd rates; 30 is what a webcam clip most likely had.
     return fps if 1.0 <= fps <= 240.0 else 30.0
+

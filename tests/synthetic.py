@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from posture_watch.baseline import Baseline, build_baseline
-from posture_watch.metrics import BodyMetrics, measure
-from posture_watch.pose import LEFT_EAR, LEFT_SHOULDER, NOSE, RIGHT_EAR, RIGHT_SHOULDER, Pose
+from posture_watch.core.baseline import Baseline, build_baseline
+from posture_watch.core.landmarks import LEFT_EAR, LEFT_SHOULDER, NOSE, RIGHT_EAR, RIGHT_SHOULDER, Pose
+from posture_watch.core.metrics import BodyMetrics, measure
 
 
 def figure(drop: float = 0.0, shrug: float = 0.0, lean_deg: float = 0.0, closer: float = 0.0,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from posture_watch.baseline import load_baseline, save_baseline
 from posture_watch.errors import PostureWatchError
+from posture_watch.store import load_baseline, save_baseline
 from tests.synthetic import upright_baseline
 
 
@@ -52,8 +52,8 @@ def test_impossible_values_are_refused(tmp_path: Path) -> None:
 FAILING_SAVE = """
 import resource, signal, sys
 from pathlib import Path
-from posture_watch.baseline import save_baseline
 from posture_watch.errors import PostureWatchError
+from posture_watch.store import save_baseline
 from tests.synthetic import upright_baseline
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (200, 200))  # the disk is 'full' after 200 bytes

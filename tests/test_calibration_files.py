@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from posture_watch.baseline import METRIC_NAMES, load_baseline
+from posture_watch.core.baseline import METRIC_NAMES
+from posture_watch.store import load_baseline
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIPS = sorted(p.stem for p in (ROOT / "samples").glob("*.mp4"))

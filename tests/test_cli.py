@@ -135,7 +135,7 @@ def test_run_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     time.sleep(2)
     proc.send_signal(signal.SIGTERM)
     rest = proc.communicate(timeout=20)[1]
-    assert proc.returncode == 0 and "Stopped." in rest and "Traceback" not in rest
+    assert proc.returncode == 0 and "Stopped (SIGTERM)." in rest and "Traceback" not in rest
 
 
 def test_no_camera_is_one_line(tmp_path: Path) -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from posture_watch.advice import AdviceBook
-from posture_watch.baseline import Baseline
+from posture_watch.core.advice import AdviceBook
+from posture_watch.core.baseline import Baseline
+from posture_watch.core.landmarks import main_person
+from posture_watch.core.policy import Alert, AlertPolicy, PolicySettings
+from posture_watch.core.posture import Assessment, assess, neck_angle_deg
 from posture_watch.errors import PostureWatchError
-from posture_watch.policy import Alert, AlertPolicy, PolicySettings
-from posture_watch.pose import main_person
-from posture_watch.posture import Assessment, assess, neck_angle_deg
 from tests.synthetic import figure, metrics, upright_baseline
 
 BRIGHT = (120.0, 50.0)
@@ -124,14 +124,21 @@ def test_cooldown_and_escalation_in_one_long_slouch() -> None:
     assert [(round(a.t, 1), a.nth) for a in alerts] == [(5.5, 1), (15.5, 2), (25.5, 3)]
 
 
-def test_snooze_and_break() -> None:
-    policy = AlertPolicy(PolicySettings(alert_after=2, cooldown=1))
-    run_policy(policy, [(0, 3, bad())])
-    policy.snooze(3, 10)
-    assert run_policy(policy, [(3, 12.9, bad())]) == []
-    assert run_policy(policy, [(12.9, 13.5, bad())])
-    policy.snooze(13.5, 5, end_slouch=True)
-    assert policy.state == "upright"
+def test_reset_forgets_the_slouch_but_not_the_cooldown() -> None:
+    policy = AlertPolicy(PolicySettings(alert_after=2, cooldown=20))
+    assert [a.t for a in run_policy(policy, [(0, 3, bad())])] == [2.5]
+    policy.reset()
+    assert policy.state == "uncertain"
+    # Judged afresh: slouching again from 10.5 s, long enough to alert at 12.5 s, but the cooldown runs to 22.5 s.
+    assert [a.t for a in run_policy(policy, [(10, 25, bad())])] == [22.5]
+
+
+def test_nothing_is_known_before_the_first_measured_sample() -> None:
+    policy = AlertPolicy(PolicySettings())
+    absent = Assessment("absent", "nobody in view")
+    assert policy.update(absent, 0.0).state == "uncertain"
+    assert policy.update(absent, 0.5).state == "uncertain"
+    assert policy.update(absent, 1.0).state == "away"
 
 
 def test_leaving_the_desk_turns_away_and_ends_the_slouch() -> None:
@@ -155,7 +162,7 @@ def test_advice_names_the_fault_rotates_and_escalates() -> None:
 
 
 def test_calibration_refuses_a_person_who_was_not_there() -> None:
-    from posture_watch.baseline import build_baseline
+    from posture_watch.core.baseline import build_baseline
 
     with pytest.raises(PostureWatchError, match="in view in only 40%"):
         build_baseline([metrics()] * 4 + [None] * 6, "t", (640, 480), "now")
@@ -164,7 +171,7 @@ def test_calibration_refuses_a_person_who_was_not_there() -> None:
 
 
 def test_a_moved_setup_is_reported_once_after_two_minutes() -> None:
-    from posture_watch.drift import SetupDrift
+    from posture_watch.core.drift import SetupDrift
 
     base, drift = upright_baseline(), SetupDrift(after=120)
     assert [drift.update(metrics(), base, t) for t in range(0, 300, 10)] == [None] * 30

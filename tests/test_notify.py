@@ -14,12 +14,13 @@ from urllib.parse import unquote, urlparse
 import pytest
 
 from posture_watch.errors import PostureWatchError
-from posture_watch.notify import Notice, Notifier, UserAction, check_notifications, open_notifier
+from posture_watch.notify import Button, Notice, Notifier, check_notifications, open_notifier
 from posture_watch.notify_backends import app_icon_path
 from tests.conftest import DunstServer, NotificationServer
 
 HEAD = Notice("Head dropping forward", "Tuck your chin and lift the crown of your head.", "critical")
 SHOULDERS = Notice("Shoulders rounding", "Squeeze your shoulder blades together for 5 s.")
+LABELS = ("Snooze 30 min", "Taking a break")
 TERMINAL_LINE = "posture-watch: Head dropping forward — Tuck your chin and lift the crown of your head.\n"
 NO_SERVER = "no notification server on the session bus"
 TO_TERMINAL = "printing alerts to the terminal instead"
@@ -34,8 +35,10 @@ def opened(backend: str = "auto", **kwargs: Callable[..., None]) -> Iterator[Not
         notifier.close()
 
 
-def ignore(action: UserAction) -> None:
-    """A button handler for tests that only need the buttons to be there."""
+def with_buttons(notice: Notice, pressed: Callable[[str], None] = lambda _label: None) -> Notice:
+    """The notice with the alert's two buttons; pressing one calls `pressed` with its label."""
+    return Notice(notice.title, notice.body, notice.urgency,
+                  tuple(Button(label, lambda label=label: pressed(label)) for label in LABELS))
 
 
 def wait_for(get: Callable[[], object], timeout: float = 5.0) -> None:
@@ -52,9 +55,9 @@ def wait_for(get: Callable[[], object], timeout: float = 5.0) -> None:
 def test_desktop_delivers_title_body_icon_urgency_and_buttons(
     notification_server: NotificationServer, urgency: Literal["low", "normal", "critical"], byte: int
 ) -> None:
-    with opened(on_action=ignore) as notifier:
+    with opened() as notifier:
         assert notifier.name == "desktop"
-        notifier.send(Notice(HEAD.title, HEAD.body, urgency))
+        notifier.send(with_buttons(Notice(HEAD.title, HEAD.body, urgency)))
     (sent,) = notification_server.wait_for_notifications()
     assert (sent["app_name"], sent["summary"], sent["body"]) == ("posture-watch", HEAD.title, HEAD.body)
     icon = Path(unquote(urlparse(sent["app_icon"]).path))
@@ -64,18 +67,18 @@ def test_desktop_delivers_title_body_icon_urgency_and_buttons(
 
 
 def test_buttons_report_the_users_answer(notification_server: NotificationServer) -> None:
-    answers: queue.SimpleQueue[UserAction] = queue.SimpleQueue()
-    with opened(on_action=answers.put) as notifier:
-        notifier.send(HEAD)
+    answers: queue.SimpleQueue[str] = queue.SimpleQueue()
+    with opened() as notifier:
+        notifier.send(with_buttons(HEAD, answers.put))
         notification_server.press(notification_server.wait_for_notifications(1)[-1], "Snooze 30 min")
-        assert answers.get(timeout=3) is UserAction.SNOOZE
-        notifier.send(SHOULDERS)
+        assert answers.get(timeout=3) == "Snooze 30 min"
+        notifier.send(with_buttons(SHOULDERS, answers.put))
         notification_server.press(notification_server.wait_for_notifications(2)[-1], "Taking a break")
-        assert answers.get(timeout=3) is UserAction.BREAK
+        assert answers.get(timeout=3) == "Taking a break"
     assert answers.empty()
 
 
-def test_alerts_have_no_buttons_without_a_handler(notification_server: NotificationServer) -> None:
+def test_notices_without_buttons_have_none(notification_server: NotificationServer) -> None:
     with opened() as notifier:
         notifier.send(HEAD)
     (sent,) = notification_server.wait_for_notifications()
@@ -83,9 +86,9 @@ def test_alerts_have_no_buttons_without_a_handler(notification_server: Notificat
 
 
 def test_a_new_alert_replaces_the_one_still_shown(notification_server: NotificationServer) -> None:
-    with opened(on_action=ignore) as notifier:
-        notifier.send(HEAD)
-        notifier.send(SHOULDERS)
+    with opened() as notifier:
+        notifier.send(with_buttons(HEAD))
+        notifier.send(with_buttons(SHOULDERS))
         first, second = notification_server.wait_for_notifications(2)
         assert [(c["method"], c["id"]) for c in notification_server.calls()] == [
             ("Notify", first["id"]), ("CloseNotification", first["id"]), ("Notify", second["id"])]
@@ -93,12 +96,12 @@ def test_a_new_alert_replaces_the_one_still_shown(notification_server: Notificat
 
 
 def test_a_failing_action_handler_is_reported_in_one_line(notification_server: NotificationServer) -> None:
-    def broken(action: UserAction) -> None:
+    def broken(label: str) -> None:
         raise RuntimeError("queue is gone")
 
     warnings: list[str] = []
-    with opened(on_action=broken, warn=warnings.append) as notifier:
-        notifier.send(HEAD)
+    with opened(warn=warnings.append) as notifier:
+        notifier.send(with_buttons(HEAD, broken))
         notification_server.press(notification_server.wait_for_notifications()[0], "Snooze 30 min")
         wait_for(lambda: warnings)
     assert warnings == ["posture-watch: handling 'Snooze 30 min' failed: RuntimeError: queue is gone"]
@@ -160,8 +163,8 @@ def test_when_the_server_quits_alerts_move_to_the_terminal_once(
     notification_server: NotificationServer, capfd: pytest.CaptureFixture[str]
 ) -> None:
     warnings: list[str] = []
-    with opened(on_action=ignore, warn=warnings.append) as notifier:
-        notifier.send(SHOULDERS)
+    with opened(warn=warnings.append) as notifier:
+        notifier.send(with_buttons(SHOULDERS))
         notification_server.wait_for_notifications()
         notification_server.stop()
         notifier.send(HEAD)
@@ -208,7 +211,7 @@ def test_console_and_none_backends(no_session_bus: str, capfd: pytest.CaptureFix
 
 
 def test_check_notifications_names_the_server(notification_server: NotificationServer) -> None:
-    assert check_notifications() == (True, "desktop notifications: recording-notify-server 1.0 via D-Bus")
+    assert check_notifications() == (True, "desktop notifications through recording-notify-server 1.0 via D-Bus")
 
 
 def test_check_notifications_without_a_server(private_bus: str) -> None:
@@ -225,16 +228,17 @@ def test_check_notifications_without_a_bus(no_session_bus: str) -> None:
 
 def test_dunst_shows_alerts_replaces_them_and_reports_buttons(dunst_server: DunstServer) -> None:
     ok, description = check_notifications()
-    assert ok and description.startswith("desktop notifications: dunst 1.") and description.endswith(" via D-Bus")
-    answers: queue.SimpleQueue[UserAction] = queue.SimpleQueue()
-    with opened(on_action=answers.put, warn=pytest.fail) as notifier:
-        notifier.send(HEAD)
+    assert ok and description.startswith("desktop notifications through dunst 1.")
+    assert description.endswith(" via D-Bus")
+    answers: queue.SimpleQueue[str] = queue.SimpleQueue()
+    with opened(warn=pytest.fail) as notifier:
+        notifier.send(with_buttons(HEAD, answers.put))
         (shown,) = dunst_server.wait_for_shown(1)
         assert (shown["DUNST_APP_NAME"], shown["DUNST_SUMMARY"], shown["DUNST_BODY"]) == (
             "posture-watch", HEAD.title, HEAD.body)
         assert (shown["DUNST_URGENCY"], shown["DUNST_ICON_PATH"]) == ("CRITICAL", str(app_icon_path()))
-        notifier.send(SHOULDERS)
+        notifier.send(with_buttons(SHOULDERS, answers.put))
         assert dunst_server.wait_for_shown(2)[1]["DUNST_SUMMARY"] == SHOULDERS.title
         wait_for(lambda: dunst_server.displayed() == 1)
         dunst_server.choose_action("Taking a break")
-        assert answers.get(timeout=5) is UserAction.BREAK
+        assert answers.get(timeout=5) == "Taking a break"

@@ -12,27 +12,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Literal
 
+from . import thresholds as th
 from .baseline import Baseline
 from .metrics import BodyMetrics
 
 FAULTS = ("head_drop", "forward_head", "shoulders_raised", "side_lean", "too_close")
-
-# Floors of the enter thresholds, at sensitivity 1.
-NECK_DROP_FLOOR = 0.08  # share of the upright neck gap lost (~ a 12-15 degree hunch on the rendered clips)
-HEAD_FORWARD_FLOOR = 0.10  # growth of ear width relative to shoulder width
-SHOULDER_RISE_FLOOR = 0.05  # shoulder widths the shoulders rose by, more than the ears did
-SIDE_LEAN_FLOOR_DEG = 8.0
-TOO_CLOSE_FLOOR = 0.18  # growth of the ear-to-ear width: the head came ~15 % nearer the screen
-NOISE_SPREADS = 3.0
-
-# Gates: when a sample cannot be trusted, or is somebody else.
-MIN_VISIBILITY = 0.5
-MAX_FACE_TURN_DEG = 25.0
-DARK_MEAN = 20.0  # grey level below which a frame is too dark (FINDINGS: ~9 gives no detection; dim rooms ~35)
-BLANK_STD = 8.0  # a closed privacy shutter or covered lens is nearly uniform
-MAX_OFFSET_WIDTHS = 1.0  # how far (in shoulder widths) from the calibrated spot the user may sit, sideways
-MAX_RISE_WIDTHS = 0.8  # ... and up (a standing passer-by's shoulders are far higher than a sitter's)
-SCALE_RANGE = (0.7, 1.6)  # shoulder width relative to the baseline's; a passer-by behind measured 0.6
+DARK = "too dark or camera covered"  # the reason the watcher watches for a covered lens
 
 Kind = Literal["measured", "absent", "uncertain"]
 
@@ -60,10 +45,10 @@ def assess(metrics: BodyMetrics | None, people: int, brightness: tuple[float, fl
            sensitivity: float = 1.0) -> Assessment:
     """Judge one sample. `people` is how many poses the model found (0 with metrics None means nobody)."""
     mean, std = brightness
-    if mean < DARK_MEAN or std < BLANK_STD:
+    if mean < th.DARK_MEAN or std < th.BLANK_STD:
         # Even when the tracker still returns a pose in the dark, it is guesswork (it drifted by up to five
         # thresholds on the dark sample clip).
-        return Assessment("uncertain", "too dark or camera covered")
+        return Assessment("uncertain", DARK)
     if metrics is None:
         if people:
             return Assessment("uncertain", "ears or shoulders not measurable")
@@ -71,14 +56,14 @@ def assess(metrics: BodyMetrics | None, people: int, brightness: tuple[float, fl
     width0 = baseline.mean("shoulder_width")
     scale = metrics.shoulder_width / width0
     if (
-        abs(metrics.center_x - baseline.mean("center_x")) > MAX_OFFSET_WIDTHS * width0
-        or baseline.mean("shoulder_y") - metrics.shoulder_y > MAX_RISE_WIDTHS * width0
-        or not SCALE_RANGE[0] <= scale <= SCALE_RANGE[1]
+        abs(metrics.center_x - baseline.mean("center_x")) > th.MAX_OFFSET_WIDTHS * width0
+        or baseline.mean("shoulder_y") - metrics.shoulder_y > th.MAX_RISE_WIDTHS * width0
+        or not th.SCALE_RANGE[0] <= scale <= th.SCALE_RANGE[1]
     ):
         return Assessment("absent", "nobody at the calibrated spot")
-    if metrics.visibility < MIN_VISIBILITY:
+    if metrics.visibility < th.MIN_VISIBILITY:
         return Assessment("uncertain", "ears or shoulders hidden")
-    if metrics.face_turn_deg > MAX_FACE_TURN_DEG:
+    if metrics.face_turn_deg > th.MAX_FACE_TURN_DEG:
         return Assessment("uncertain", "face turned away")
 
     deviations = _deviations(metrics, baseline)
@@ -133,10 +118,10 @@ def _thresholds(b: Baseline, sensitivity: float) -> dict[str, float]:
         "too_close": b.sd("ear_width") / b.mean("ear_width"),
     }
     floors = {
-        "head_drop": NECK_DROP_FLOOR,
-        "forward_head": HEAD_FORWARD_FLOOR,
-        "shoulders_raised": SHOULDER_RISE_FLOOR,
-        "side_lean": SIDE_LEAN_FLOOR_DEG,
-        "too_close": TOO_CLOSE_FLOOR,
+        "head_drop": th.NECK_DROP_FLOOR,
+        "forward_head": th.HEAD_FORWARD_FLOOR,
+        "shoulders_raised": th.SHOULDER_RISE_FLOOR,
+        "side_lean": th.SIDE_LEAN_FLOOR_DEG,
+        "too_close": th.TOO_CLOSE_FLOOR,
     }
-    return {name: max(floors[name], NOISE_SPREADS * noise[name]) / sensitivity for name in FAULTS}
+    return {name: max(floors[name], th.NOISE_SPREADS * noise[name]) / sensitivity for name in FAULTS}

@@ -2,8 +2,8 @@
 
 Hunching over a desk is a leading everyday cause of upper-back and neck spasms; what helps is better posture,
 stretching and strengthening the upper back, short breaks, and heat or massage for tight muscles. The first
-alert of a slouch names the fault and its fix; a later one in the same slouch suggests a break with a stretch.
-Texts rotate so the same one never comes twice in a row.
+alert of a slouch names the fault and its fix; a later one in the same slouch suggests a break with a stretch, and
+so does the reminder after a long stretch of sitting. Texts rotate so the same one never comes twice in a row.
 """
 
 from __future__ import annotations
@@ -70,13 +70,24 @@ class AdviceBook:
 
     def advise(self, alert: Alert) -> tuple[str, str]:
         fault = alert.faults[0] if alert.faults else "head_drop"
-        minutes = alert.slouch_seconds / 60
-        lasted = f"{minutes:.0f} min" if minutes >= 1.5 else f"{alert.slouch_seconds:.0f} s"
         if alert.nth == 1:
             return TITLES[fault], self._next(fault, FIXES[fault])
-        return f"{TITLES[fault]} for {lasted}: time for a break", self._next("break", BREAKS)
+        title = f"{TITLES[fault]} for {spoken_duration(alert.slouch_seconds)}: time for a break"
+        return title, self._next("break", BREAKS)
+
+    def reminder(self, sitting_s: float) -> tuple[str, str]:
+        """The break reminder after `sitting_s` seconds at the desk."""
+        return f"{spoken_duration(sitting_s)} at the desk: stand up and move", self._next("break", BREAKS)
 
     def _next(self, key: str, texts: tuple[str, ...]) -> str:
         n = self._used.get(key, 0)
         self._used[key] = n + 1
         return texts[n % len(texts)]
+
+
+def spoken_duration(seconds: float) -> str:
+    """'45 s', '12 min', '1.5 h': how long, as a person would say it."""
+    minutes = seconds / 60
+    if minutes >= 90:
+        return f"{minutes / 60:.1f} h".replace(".0 h", " h")
+    return f"{minutes:.0f} min" if minutes >= 1.5 else f"{seconds:.0f} s"

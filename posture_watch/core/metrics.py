@@ -23,9 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .pose import LEFT_EAR, LEFT_SHOULDER, NOSE, RIGHT_EAR, RIGHT_SHOULDER, Pose
+from .landmarks import LEFT_EAR, LEFT_SHOULDER, NOSE, RIGHT_EAR, RIGHT_SHOULDER, Pose
+from .thresholds import ASSUMED_HFOV_DEG, MIN_EAR_WIDTH_PX, MIN_SHOULDER_WIDTH_PX
 
-FOCAL_PER_WIDTH = 0.5 / math.tan(math.radians(62 / 2))  # focal length / image width, 62° field of view
+FOCAL_PER_WIDTH = 0.5 / math.tan(math.radians(ASSUMED_HFOV_DEG / 2))  # focal length / image width
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def measure(pose: Pose) -> BodyMetrics | None:
     left_sh, right_sh = xy[LEFT_SHOULDER], xy[RIGHT_SHOULDER]
     ws = float(np.linalg.norm(left_sh - right_sh))
     we = float(np.linalg.norm(left_ear - right_ear))
-    if ws < 4.0 or we < 2.0:
+    if ws < MIN_SHOULDER_WIDTH_PX or we < MIN_EAR_WIDTH_PX:
         return None
     ear_mid = (left_ear + right_ear) / 2
     sh_mid = (left_sh + right_sh) / 2
@@ -75,14 +76,4 @@ def _line_angle(left: np.ndarray, right: np.ndarray) -> float:
     """Angle of the line from the person's right to left landmark against the horizontal, in degrees.
     The person's left is on the image's right for a (non-mirrored) webcam."""
     return math.degrees(math.atan2(float(left[1] - right[1]), float(left[0] - right[0])))
-
-
-def frame_brightness(image: np.ndarray) -> tuple[float, float]:
-    """Mean and standard deviation of the grey level, on every 8th pixel (a full-frame pass costs ~1 ms)."""
-    import cv2  # here, not at the top: the pure core does not need OpenCV
-
-    # The same pixels as image[::8, ::8], but OpenCV's pass is ~8x faster than numpy's on a strided view.
-    sample = cv2.resize(image, (image.shape[1] // 8, image.shape[0] // 8), interpolation=cv2.INTER_NEAREST)
-    mean, std = cv2.meanStdDev(sample.reshape(-1, 1))
-    return float(mean[0, 0]), float(std[0, 0])
 

@@ -3,16 +3,19 @@
 States: `upright`, `slouching`, `away` (nobody at the desk), `uncertain` (someone there, but not measurable).
 - A slouch starts when a fault scores >= 1 for `enter_after` seconds, and ends only when every score has stayed
   below `leave_level` (hysteresis) for `leave_after` seconds: a glance or a fidget does not flip the state.
-- An alert needs the `slouching` state to have lasted `alert_after` seconds, no alert in the last `cooldown`
-  seconds, and no snooze. A later alert in the same slouch is numbered, so its text can escalate instead of repeating.
+- An alert needs the `slouching` state to have lasted `alert_after` seconds and no alert in the last `cooldown`
+  seconds. A later alert in the same slouch is numbered, so its text can escalate instead of repeating.
 - Short gaps (nobody seen, or not measurable) hold the current state; longer ones end the slouch.
+- Until a sample has been measured (at start, after a pause) the state is `uncertain`: nothing is known yet.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
+from . import thresholds as th
 from .posture import Assessment
 
 State = Literal["upright", "slouching", "away", "uncertain"]
@@ -20,13 +23,21 @@ State = Literal["upright", "slouching", "away", "uncertain"]
 
 @dataclass(frozen=True)
 class PolicySettings:
-    alert_after: float = 60.0
-    cooldown: float = 600.0
-    enter_after: float = 0.5
-    leave_after: float = 0.5
-    leave_level: float = 0.6
-    away_after: float = 1.0
-    uncertain_after: float = 1.0
+    alert_after: float = th.ALERT_AFTER_S
+    cooldown: float = th.COOLDOWN_S
+    enter_after: float = th.ENTER_AFTER_S
+    leave_after: float = th.LEAVE_AFTER_S
+    leave_level: float = th.LEAVE_LEVEL
+    away_after: float = th.AWAY_AFTER_S
+    uncertain_after: float = th.UNCERTAIN_AFTER_S
+
+    def __post_init__(self) -> None:
+        for name in ("alert_after", "cooldown", "enter_after", "leave_after", "away_after", "uncertain_after"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ValueError(f"{name} must be a finite number of seconds >= 0, not {value!r}")
+        if not 0 < self.leave_level <= 1:
+            raise ValueError(f"leave_level must be in (0, 1], not {self.leave_level!r}")
 
 
 @dataclass(frozen=True)
@@ -48,23 +59,19 @@ class Decision:
 class AlertPolicy:
     def __init__(self, settings: PolicySettings | None = None) -> None:
         self.settings = settings or PolicySettings()
-        self.state: State = "upright"
+        self.state: State = "uncertain"
         self._bad_since: float | None = None  # first of the consecutive samples scoring >= 1
         self._good_since: float | None = None  # first of the consecutive samples scoring < leave_level
         self._gap_since: float | None = None  # first of the consecutive absent/uncertain samples
         self._slouch_start: float | None = None
         self._alerts_in_slouch = 0
         self._last_alert: float | None = None
-        self._quiet_until = float("-inf")
 
-    def snooze(self, t: float, seconds: float, end_slouch: bool = False) -> None:
-        """No alerts until t + seconds. `end_slouch` (taking a break) also forgets the current slouch."""
-        self._quiet_until = max(self._quiet_until, t + seconds)
-        if end_slouch and self.state == "slouching":
-            self._end_slouch("upright")
-
-    def snoozed(self, t: float) -> bool:
-        return t < self._quiet_until
+    def reset(self) -> None:
+        """Forget the current state (after a pause or a break): the next sample is judged afresh. The cooldown
+        since the last alert still counts."""
+        self._end_slouch("uncertain")
+        self._gap_since = None
 
     def update(self, assessment: Assessment, t: float) -> Decision:
         s = self.settings
@@ -110,7 +117,7 @@ class AlertPolicy:
         s = self.settings
         assert self._slouch_start is not None
         lasted = t - self._slouch_start
-        if lasted < s.alert_after or self.snoozed(t):
+        if lasted < s.alert_after:
             return None
         if self._last_alert is not None and t - self._last_alert < s.cooldown:
             return None

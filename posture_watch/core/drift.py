@@ -4,15 +4,13 @@ unreliable. Peers' users complained that a stale calibration fails silently; we 
 
 from __future__ import annotations
 
+from . import thresholds as th
 from .baseline import Baseline
 from .metrics import BodyMetrics
 
-MAX_SCALE_CHANGE = 0.3  # shoulder width vs calibration: 30 % nearer or further
-MAX_SHIFT_WIDTHS = 0.6  # sideways or up/down, in calibrated shoulder widths
-
 
 class SetupDrift:
-    def __init__(self, after: float = 120.0) -> None:
+    def __init__(self, after: float = th.DRIFT_AFTER_S) -> None:
         self.after = after
         self._since: float | None = None
         self._told = False
@@ -37,12 +35,12 @@ class SetupDrift:
 def _drift(m: BodyMetrics, b: Baseline) -> str | None:
     width0 = b.mean("shoulder_width")
     scale = m.shoulder_width / width0
-    if scale > 1 + MAX_SCALE_CHANGE:
+    if scale > 1 + th.DRIFT_MAX_SCALE_CHANGE:
         return "closer to the camera"
-    if scale < 1 - MAX_SCALE_CHANGE:
+    if scale < 1 - th.DRIFT_MAX_SCALE_CHANGE:
         return "further from the camera"
-    if abs(m.center_x - b.mean("center_x")) > MAX_SHIFT_WIDTHS * width0:
+    if abs(m.center_x - b.mean("center_x")) > th.DRIFT_MAX_SHIFT_WIDTHS * width0:
         return "more to one side"
-    if abs(m.shoulder_y - b.mean("shoulder_y")) > MAX_SHIFT_WIDTHS * width0:
+    if abs(m.shoulder_y - b.mean("shoulder_y")) > th.DRIFT_MAX_SHIFT_WIDTHS * width0:
         return "higher or lower in the picture"
     return None

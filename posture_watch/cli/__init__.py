@@ -1,0 +1,60 @@
+"""The `posture-watch` command. It only parses arguments and prints; the work is done by the session and the
+modules around it.
+
+Exit status: 0 done (and a watcher stopped by Ctrl-C, SIGTERM or SIGHUP in any phase), 1 a problem the message
+explains, 2 a usage error, 130 a one-shot command (calibrate, replay, doctor) stopped before it finished.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import __version__
+from ..errors import PostureWatchError
+from . import common, doctor, replay, watch
+
+EPILOG = """\
+examples:
+  posture-watch calibrate                 sit upright for 5 s; saves your baseline
+  posture-watch run                       watch through camera 0 and alert after a lasting hunch
+  posture-watch run --camera clip.mp4     use a recorded clip as the webcam (plays in real time)
+  posture-watch replay clip.mp4 --alert-after 3
+                                          analyse every frame of a clip and print a timeline
+  posture-watch doctor                    check the model, camera, notifications and baseline
+
+Every command has its own --help with examples.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return int(args.command(args) or 0)
+    except watch.Interrupted as err:
+        common.say(f"posture-watch: {err}")
+        return 130
+    except PostureWatchError as err:
+        common.say(f"posture-watch: {err}")
+        return 1
+    except KeyboardInterrupt:  # a Ctrl-C before the command installed its own handling
+        common.say("posture-watch: interrupted")
+        return 130
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(
+        prog="posture-watch",
+        description="Watches your posture through the webcam and nudges you when a hunch lasts. "
+        "Pictures stay in memory on this machine; nothing is saved or sent.",
+        epilog=EPILOG, formatter_class=common.Formatter)
+    top.add_argument("--version", action="version", version=f"posture-watch {__version__}")
+    sub = top.add_subparsers(title="commands", required=True, metavar="COMMAND")
+    watch.add_commands(sub)
+    replay.add_command(sub)
+    doctor.add_command(sub)
+    return top
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""`posture-watch run` and `posture-watch calibrate`: the webcam commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..core import thresholds as th
+from ..core.baseline import Baseline, CalibrationRefused
+from ..core.events import (
+    Calibrated,
+    CalibrationFailed,
+    CalibrationStarted,
+    CameraChanged,
+    Event,
+    Paused,
+    Resumed,
+    SetupWarning,
+    StateChanged,
+)
+from ..core.watcher import WatchSettings
+from ..errors import PostureWatchError
+from ..session import Clock, LiveClock, Mailbox, Session, SessionStopped
+from ..store import load_baseline, save_baseline, shown
+from . import common
+
+RUN_EXAMPLES = """\
+examples:
+  posture-watch run                          watch through camera 0 (calibrates first if there is no baseline)
+  posture-watch run --alert-after 120        alert only after two minutes of slouching
+  posture-watch run --camera 1 --resolution 1280x720
+  posture-watch run --camera clip.mp4 --loop a recorded clip stands in for the webcam, in real time
+  kill -USR1 PID                             pause or resume a running watcher (the camera goes off)
+"""
+CALIBRATE_EXAMPLES = """\
+examples:
+  posture-watch calibrate                    sit upright, look at the screen, keep still for 5 s
+  posture-watch calibrate --seconds 10       a longer, steadier baseline
+  posture-watch calibrate --camera clip.mp4 --output calibration/clip.json
+                                             a baseline from the first 5 s of a recorded clip
+"""
+FIRST_RUN_CALIBRATION_S = 5.0
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    camera, model, policy = common.camera_options(), common.model_options(), common.policy_options()
+    run = sub.add_parser(
+        "run", parents=[camera, model, policy], help="watch your posture through the webcam",
+        formatter_class=common.Formatter, epilog=RUN_EXAMPLES,
+        description="Watch through the webcam and alert when a bad posture lasts. Starts with calibration if "
+        "there is no baseline yet. Ctrl-C (or SIGTERM, SIGHUP) stops in any phase; SIGUSR1 pauses and resumes. "
+        "The camera is open only while sampling: it is closed while paused.")
+    run.add_argument("--baseline", type=Path, metavar="FILE",
+                     help=f"baseline to use (default {common.shown_default_baseline()})")
+    run.add_argument("--notifier", choices=("auto", "desktop", "plyer", "console", "none"), default="auto",
+                     help="where alerts go (default auto: desktop notification, else the terminal)")
+    run.add_argument("--interval", type=common.positive_seconds, default=1.5, metavar="SECONDS",
+                     help="seconds between samples while nothing changes (default %(default)g)")
+    run.set_defaults(command=run_command)
+
+    cal = sub.add_parser(
+        "calibrate", parents=[common.camera_options(), model], help="record your upright baseline",
+        formatter_class=common.Formatter, epilog=CALIBRATE_EXAMPLES,
+        description="Sit upright, look at the screen and keep still for a few seconds: the baseline measured now "
+        "is what every later sample is compared with. At a terminal, a failed calibration offers a retry.")
+    cal.add_argument("--seconds", type=common.seconds, default=FIRST_RUN_CALIBRATION_S,
+                     help="how long to measure (default %(default)g)")
+    cal.add_argument("--output", type=Path, metavar="FILE",
+                     help=f"where to save it (default {common.shown_default_baseline()})")
+    cal.set_defaults(command=calibrate_command)
+
+
+def calibrate_command(args: argparse.Namespace) -> int:
+    from ..pose import PoseEstimator
+
+    if args.seconds < th.CALIBRATION_MIN_SECONDS:
+        raise PostureWatchError(f"--seconds must be at least {th.CALIBRATION_MIN_SECONDS:g}: a baseline "
+                                "needs a few frames to measure")
+    mailbox = Mailbox()
+    common.stop_on_signals(mailbox)
+    clock = LiveClock()
+    with PoseEstimator(args.model) as estimator:
+        session = Session(estimator, common.camera_opener(args, clock), WatchSettings(),
+                          clock=clock, mailbox=mailbox)
+        session.subscribe(ConsoleReport(clock))
+        try:
+            baseline = calibrate_at_terminal(session, args.seconds)
+        except SessionStopped as stop:
+            raise Interrupted(f"interrupted by {stop.reason}: no baseline saved") from None
+    path = common.baseline_path(args)
+    save_baseline(baseline, path)
+    common.say(f"Baseline saved to {shown(path)}.")
+    return 0
+
+
+class Interrupted(PostureWatchError):
+    """A one-shot command was stopped by a signal before it finished (exit status 130)."""
+
+
+def calibrate_at_terminal(session: Session, seconds: float) -> Baseline:
+    """Calibrate; at a terminal, a refused calibration offers a retry instead of giving up."""
+    while True:
+        try:
+            return session.calibrate(seconds).baseline
+        except CalibrationRefused as err:
+            if not sys.stdin.isatty():
+                raise
+            print(f"posture-watch: {err}\nPress Enter to try again (Ctrl-C to stop) ", end="", file=sys.stderr,
+                  flush=True)
+            try:
+                input()
+            except (EOFError, OSError):  # end of input, or the terminal went away (EIO on a closed pty)
+                print(file=sys.stderr)  # end the prompt's line
+                raise err from None
+            except KeyboardInterrupt:
+                raise SessionStopped("SIGINT") from None
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from ..notify import EventNotifier, open_notifier
+    from ..pose import PoseEstimator
+
+    mailbox = Mailbox()
+    common.stop_on_signals(mailbox, pause_toggle=True)  # before the model loads: a signal then is not fatal
+    if args.cooldown < th.MIN_COOLDOWN_S:
+        raise PostureWatchError(f"--cooldown must be at least {th.MIN_COOLDOWN_S:g} s for a running watcher "
+                                "(more often is nagging)")
+    settings = common.watch_settings(args, args.interval)
+    path = common.baseline_path(args)
+    baseline = load_baseline(path) if args.baseline is not None or path.exists() else None
+    clock = LiveClock()
+    notifier = open_notifier(args.notifier)  # an unusable --notifier is refused before anything slow
+    alerts = EventNotifier(notifier, mailbox.post)
+    try:
+        with PoseEstimator(args.model) as estimator:
+            session = Session(estimator, common.camera_opener(args, clock), settings, baseline, clock=clock,
+                              mailbox=mailbox)
+            session.subscribe(ConsoleReport(clock))
+            session.subscribe(alerts)
+            try:
+                if baseline is None:
+                    common.say("No baseline yet: calibrating first.")
+                    baseline = calibrate_at_terminal(session, FIRST_RUN_CALIBRATION_S)
+                    keep_baseline(baseline, path)
+                    session.use_baseline(baseline)
+                common.say(f"Watching ({args.camera}); Ctrl-C to stop, SIGUSR1 to pause.")
+                reason = session.run()
+            except SessionStopped as stop:
+                reason = stop.reason
+    finally:
+        alerts.close()
+    common.say(f"Stopped ({reason}).")
+    return 0
+
+
+def keep_baseline(baseline: Baseline, path: Path) -> None:
+    """Save a first-run baseline; if it cannot be saved (read-only home), watch with it anyway and say so."""
+    try:
+        save_baseline(baseline, path)
+    except PostureWatchError as err:
+        common.say(f"posture-watch: {err}; watching with this calibration for now (it is lost when you stop)")
+        return
+    common.say(f"Baseline saved to {shown(path)}.")
+
+
+class ConsoleReport:
+    """A session subscriber: what a running watcher says on the terminal, one line per change."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, CalibrationStarted):  # an instruction, not a report
+            common.say(f"Calibrating: sit upright, look at the screen and keep still for {event.seconds:g} s ...")
+            return
+        line = self._line(event)
+        if line is not None:
+            common.say(f"{self._clock.wall(event.t):%H:%M:%S} {line}")
+
+    def _line(self, event: Event) -> str | None:
+        match event:
+            case StateChanged(state=state, faults=faults, reason=reason):
+                detail = ", ".join(faults) or reason
+                return f"{state} ({detail})" if detail else state
+            case SetupWarning(text=text):
+                return f"note: {text}"
+            case Paused(reason=reason, until=until):
+                when = "until resumed" if until is None else f"until {self._clock.wall(until):%H:%M}"
+                return f"{reason.replace('_', ' ')}: camera off {when}"
+            case Resumed(reason=reason):
+                return f"{reason.replace('_', ' ')} over"
+            case CameraChanged(status=status, detail=detail) if status != "closed" and status != "open":
+                return f"camera {status}: {detail}" if detail else f"camera {status}"
+            case Calibrated(baseline=baseline):
+                return f"calibrated on {baseline.samples} samples"
+            case CalibrationFailed(reason=reason):
+                return reason
+        return None

@@ -1,0 +1,87 @@
+"""Every threshold, limit and default duration of posture-watch, in one place, each with why it has its value.
+
+Thresholds and gates are chosen on the *tune* part of the sample library only (samples/library.csv); the *check*
+part is what shows whether they hold for other bodies and cameras (README, "Accuracy").
+"""
+
+from __future__ import annotations
+
+# --- Measuring a pose -----------------------------------------------------------------------------------------
+
+MIN_SHOULDER_WIDTH_PX = 4.0  # below this the shoulders collapse onto each other: nothing to measure
+MIN_EAR_WIDTH_PX = 2.0
+ASSUMED_HFOV_DEG = 62.0  # horizontal field of view of a typical webcam
+
+# --- Faults: enter thresholds at sensitivity 1 ----------------------------------------------------------------
+# Each fault's threshold is the larger of a floor (what a person would call a real change) and NOISE_SPREADS
+# calibration spreads (what is only measurement noise), divided by the user's sensitivity.
+
+NECK_DROP_FLOOR = 0.08  # share of the upright neck gap lost (~ a 12-15 degree hunch on the rendered clips)
+HEAD_FORWARD_FLOOR = 0.10  # growth of ear width relative to shoulder width
+SHOULDER_RISE_FLOOR = 0.05  # shoulder widths the shoulders rose by, more than the ears did
+SIDE_LEAN_FLOOR_DEG = 8.0
+TOO_CLOSE_FLOOR = 0.18  # growth of the ear-to-ear width: the head came ~15 % nearer the screen
+NOISE_SPREADS = 3.0
+SENSITIVITY_RANGE = (0.2, 5.0)  # 0.2: only big slouches; 5: every small one
+
+# --- Gates: samples that cannot be trusted, or are somebody else -----------------------------------------------
+
+MIN_VISIBILITY = 0.5  # MediaPipe's visibility of the ears and shoulders; below it the landmarks are guesses
+MAX_FACE_TURN_DEG = 25.0  # a face turned further (talking to someone) foreshortens the ear line
+DARK_MEAN = 20.0  # grey level below which a frame is too dark (FINDINGS: ~9 gives no detection; dim rooms ~35)
+BLANK_STD = 8.0  # a closed privacy shutter or covered lens is nearly uniform
+MAX_OFFSET_WIDTHS = 1.0  # how far (in shoulder widths) from the calibrated spot the user may sit, sideways
+MAX_RISE_WIDTHS = 0.8  # ... and up (a standing passer-by's shoulders are far higher than a sitter's)
+SCALE_RANGE = (0.7, 1.6)  # shoulder width relative to the baseline's; a passer-by behind measured 0.6
+
+# --- Calibration quality ----------------------------------------------------------------------------------------
+
+CALIBRATION_MIN_SEEN = 0.8  # share of the calibration frames that must show a measurable person
+CALIBRATION_MIN_SAMPLES = 3
+CALIBRATION_MIN_SECONDS = 0.5
+# Stricter than the per-sample gate: a baseline taken with the face turned biases every later judgement,
+# while a single turned sample only goes unmeasured.
+CALIBRATION_MAX_FACE_TURN_DEG = 20.0
+CALIBRATION_MAX_NECK_GAP_SD = 0.05  # shoulder widths
+CALIBRATION_MAX_SHIFT_SD = 0.15  # shoulder widths, side to side
+
+# --- Setup drift: the calibration no longer fits where the user sits ---------------------------------------------
+
+DRIFT_MAX_SCALE_CHANGE = 0.3  # shoulder width vs calibration: 30 % nearer or further
+DRIFT_MAX_SHIFT_WIDTHS = 0.6  # sideways or up/down, in calibrated shoulder widths
+DRIFT_AFTER_S = 120.0  # sitting elsewhere this long is a moved setup, not a moment
+
+# --- States and alerts ---------------------------------------------------------------------------------------------
+
+ALERT_AFTER_S = 60.0  # a slouch must last this long: glances and fidgets (seconds) never alert
+COOLDOWN_S = 600.0
+MIN_COOLDOWN_S = 5.0  # a running watcher never notifies more often than this, whatever the settings say
+ENTER_AFTER_S = 0.5  # a fault must hold this long before the state says slouching
+LEAVE_AFTER_S = 0.5
+LEAVE_LEVEL = 0.6  # hysteresis: a slouch ends only when every score stays below 60 % of its threshold
+AWAY_AFTER_S = 1.0
+UNCERTAIN_AFTER_S = 1.0
+
+# --- Sampling ------------------------------------------------------------------------------------------------------
+
+STEADY_INTERVAL_S = 1.5  # an alert needs a posture to last a minute: sampling more often is waste
+CONFIRM_INTERVAL_S = 0.3  # only while a change of state is being confirmed
+AWAY_INTERVAL_S = 3.0  # nobody at the desk
+
+# --- Snooze and breaks ---------------------------------------------------------------------------------------------
+
+SNOOZE_S = 30 * 60.0
+BREAK_S = 10 * 60.0
+
+# --- Break reminders -------------------------------------------------------------------------------------------------
+
+BREAK_REMINDER_AFTER_S = 50 * 60.0  # continuous presence before "stand up and move"
+BREAK_RESET_AWAY_S = 5 * 60.0  # away this long counts as a break
+BREAK_REMINDER_REPEAT_S = 15 * 60.0  # an ignored reminder comes back after this long, not every sample
+BREAK_REMINDER_LATER_S = 10 * 60.0  # the reminder's "Later" button
+
+# --- Camera etiquette ------------------------------------------------------------------------------------------------
+
+COVERED_REPORT_AFTER_S = 10.0  # dark or covered this long is said once, then sampled sparsely
+CAMERA_RETRY_FIRST_S = 5.0  # a busy or lost camera is retried after this, doubling each time ...
+CAMERA_RETRY_MAX_S = 300.0  # ... up to this: never fight another application for the device

@@ -1,0 +1,101 @@
+"""The user's files: where they live, how they are read (bounded) and written (atomically, readable by the user
+only), so that a crash, a full disk or a hostile file never leaves a half-written baseline or eats the memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tempfile
+from pathlib import Path
+
+import platformdirs
+
+from .core.baseline import Baseline, InvalidBaseline, from_document, to_document
+from .errors import PostureWatchError
+
+APP = "posture-watch"
+MAX_BASELINE_BYTES = 64 * 1024  # a real baseline is ~1.3 kB; anything far bigger is not one
+
+
+def config_dir() -> Path:
+    """Per-user settings folder (e.g. ~/.config/posture-watch); POSTURE_WATCH_CONFIG_DIR overrides it."""
+    override = os.environ.get("POSTURE_WATCH_CONFIG_DIR")
+    return Path(override) if override else Path(platformdirs.user_config_dir(APP, appauthor=False))
+
+
+def default_baseline_path() -> Path:
+    return config_dir() / "baseline.json"
+
+
+def shown(path: Path) -> str:
+    """A path as the user would type it: the home folder as ~."""
+    home = str(Path.home())
+    text = str(path)
+    return "~" + text[len(home):] if home not in ("", "/") and text.startswith(home + os.sep) else text
+
+
+def write_private_file(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one step; the file is created with mode 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_limited(path: Path, limit: int) -> bytes:
+    """The bytes of a regular file no larger than `limit`; anything else (a device such as /dev/zero, which never
+    ends, a pipe, a huge file) is refused with PostureWatchError before it is read."""
+    with path.open("rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise PostureWatchError(f"{shown(path)} is not a regular file")
+        if info.st_size > limit:
+            raise _too_large(path, info.st_size, limit)
+        data = fh.read(limit + 1)  # bounded as well: the file may grow while we read it
+    if len(data) > limit:
+        raise _too_large(path, len(data), limit)
+    return data
+
+
+def _too_large(path: Path, size: int, limit: int) -> PostureWatchError:
+    def amount(count: int) -> str:
+        return f"{count / 2**20:.0f} MB" if count >= 2**20 else f"{count / 2**10:.0f} kB"
+
+    return PostureWatchError(f"{shown(path)} is too large ({amount(size)}, at most {amount(limit)} expected)")
+
+
+def load_baseline(path: Path) -> Baseline:
+    try:
+        data = read_limited(path, MAX_BASELINE_BYTES)
+    except FileNotFoundError:
+        raise PostureWatchError(f"no baseline at {shown(path)}: run `posture-watch calibrate` first") from None
+    except IsADirectoryError:
+        raise PostureWatchError(f"the baseline {shown(path)} is a folder, not a file") from None
+    except OSError as err:
+        raise PostureWatchError(f"cannot read the baseline {shown(path)}: {err.strerror}") from None
+    try:
+        doc = json.loads(data.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise PostureWatchError(
+            f"the baseline {shown(path)} is not valid JSON (damaged?): run `posture-watch calibrate` to make a "
+            "new one"
+        ) from None
+    try:
+        return from_document(doc)
+    except InvalidBaseline as err:
+        raise PostureWatchError(f"the baseline {shown(path)} {err}: run `posture-watch calibrate` again") from None
+
+
+def save_baseline(baseline: Baseline, path: Path) -> None:
+    try:
+        write_private_file(path, json.dumps(to_document(baseline), indent=2) + "\n")
+    except OSError as err:
+        raise PostureWatchError(f"cannot save the baseline to {shown(path)}: {err.strerror}") from None
