@@ -16,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from . import __version__
+from . import __version__, offline
 from .baseline import Baseline, default_baseline_path, load_baseline, save_baseline
 from .errors import PostureWatchError
 from .policy import PolicySettings
@@ -39,6 +39,9 @@ examples:
 
 
 def main(argv: list[str] | None = None) -> int:
+    guard = offline.block_network()  # first, before MediaPipe is loaded: see offline.py
+    if guard.warning:
+        print(f"posture-watch: network access {guard.warning}", file=sys.stderr)
     args = _parser().parse_args(argv)
     try:
         return int(args.command(args) or 0)
