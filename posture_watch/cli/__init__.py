@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import __version__
+from .. import __version__, offline
 from ..errors import PostureWatchError
 from . import common, doctor, replay, watch
 
@@ -28,6 +28,9 @@ Every command has its own --help with examples.
 
 
 def main(argv: list[str] | None = None) -> int:
+    guard = offline.block_network()  # first, before MediaPipe is loaded: see offline.py
+    if guard.warning:
+        common.say(f"posture-watch: network access {guard.warning}")
     args = parser().parse_args(argv)
     try:
         return int(args.command(args) or 0)
