@@ -147,8 +147,8 @@ def test_doctor_reports_every_check(tmp_path: Path) -> None:
     done = cli("doctor", "--camera", "7", config=tmp_path)
     assert done.returncode == 1
     lines = done.stdout.splitlines()
-    assert [line.split()[1].rstrip(":") for line in lines] == ["pose", "camera", "notifications", "baseline"] or \
-        len(lines) == 4, done.stdout
+    assert [line.split()[1].rstrip(":") for line in lines] == ["pose", "camera", "notifications", "baseline",
+                                                               "settings", "autostart"], done.stdout
     assert lines[0].startswith("ok") and "sha256 verified" in lines[0]
     assert lines[1].startswith("PROBLEM") and "cannot open camera 7" in lines[1]
     assert lines[3].startswith("PROBLEM") and "calibrate" in lines[3]
