@@ -105,8 +105,35 @@ def parse_exec(value: str) -> list[str]:
             unescaped.append({"s": " ", "n": "\n", "t": "\t", "r": "\r"}.get(following, following))
         else:
             unescaped.append(char)
-    # Inside double quotes the rules are the shell's; outside, reserved characters do not occur.
-    return [word.replace("%%", "%") for word in shlex.split("".join(unescaped))]
+    return [word.replace("%%", "%") for word in _split_quoted("".join(unescaped))]
+
+
+def _split_quoted(text: str) -> list[str]:
+    """Words separated by spaces; inside double quotes a backslash escapes ", `, $ and \\ (the spec's rule, which
+    is not shlex's: shlex keeps the backslash before $ and `)."""
+    words: list[str] = []
+    word: list[str] | None = None  # None: between words
+    quoted, index = False, 0
+    while index < len(text):
+        char = text[index]
+        if quoted and char == "\\" and text[index + 1:index + 2] in ('"', "`", "$", "\\"):
+            word = (word or []) + [text[index + 1]]
+            index += 2
+            continue
+        if char == '"':
+            quoted, word = not quoted, word or []
+        elif char == " " and not quoted:
+            if word is not None:
+                words.append("".join(word))
+            word = None
+        else:
+            word = (word or []) + [char]
+        index += 1
+    if quoted:
+        raise ValueError("a quote is not closed")
+    if word is not None:
+        words.append("".join(word))
+    return words
 
 
 def desktop_entry(argv: list[str]) -> str:
