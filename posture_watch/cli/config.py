@@ -7,6 +7,7 @@ import os
 import shlex
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from ..errors import PostureWatchError
@@ -34,7 +35,7 @@ examples:
   posture-watch config set breaks.remind_after 0     no "stand up and move" reminders
   posture-watch config edit                          open the file in $VISUAL or $EDITOR, then check it
 
-keys: """ + ", ".join(KEYS) + "\n"
+""" + textwrap.fill("keys: " + ", ".join(KEYS), width=116, subsequent_indent="  ") + "\n"
 
 
 def add_command(sub: argparse._SubParsersAction) -> None:
@@ -45,17 +46,17 @@ def add_command(sub: argparse._SubParsersAction) -> None:
         "and says what is wrong, line by line. The file is only written by `config set` and `config edit`.")
     config.set_defaults(command=show_command)
     actions = config.add_subparsers(title="actions", metavar="ACTION")
-    actions.add_parser("show", help="the settings in effect and where each comes from (the default)",
-                       formatter_class=common.Formatter).set_defaults(command=show_command)
-    actions.add_parser("path", help="print the settings file's path",
-                       formatter_class=common.Formatter).set_defaults(command=path_command)
-    change = actions.add_parser("set", help="change one setting in the file, keeping its comments and layout",
-                                formatter_class=common.Formatter, epilog=EXAMPLES)
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        return actions.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:] + ".",
+                                  formatter_class=common.Formatter, epilog=EXAMPLES)
+
+    action("show", "the settings in effect and where each comes from (the default)").set_defaults(command=show_command)
+    action("path", "print the settings file's path").set_defaults(command=path_command)
+    change = action("set", "change one setting in the file, keeping its comments and layout")
     change.add_argument("key", metavar="KEY", help="table.key, e.g. watch.alert_after")
     change.add_argument("value", metavar="VALUE", help="the new value, e.g. 120, 09:00-18:00, true")
     change.set_defaults(command=set_command)
-    actions.add_parser("edit", help="open the file in $VISUAL or $EDITOR, then check it",
-                       formatter_class=common.Formatter).set_defaults(command=edit_command)
+    action("edit", "open the file in $VISUAL or $EDITOR, then check it").set_defaults(command=edit_command)
 
 
 def show_command(_args: argparse.Namespace) -> int:
