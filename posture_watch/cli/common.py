@@ -40,13 +40,6 @@ def seconds(text: str) -> float:
     return value
 
 
-def positive_seconds(text: str) -> float:
-    value = seconds(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be more than 0 seconds")
-    return value
-
-
 def duration(text: str) -> float:
     """'90s', '30m', '1h', '45' (seconds) -> seconds."""
     match = _DURATION.match(text)
