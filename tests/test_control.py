@@ -4,6 +4,7 @@ tests run in order and the last one stops it."""
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
@@ -352,3 +353,28 @@ def test_without_unix_sockets_run_still_works_and_control_says_it_is_unavailable
     finally:
         stop(run)
     assert run.returncode == 0 and rest.rstrip().endswith("Stopped (SIGINT).") and "Traceback" not in rest
+
+
+def test_status_during_the_first_calibration(tmp_path: Path) -> None:
+    """A run without a baseline calibrates first; asking it how it is doing meanwhile must not disturb it."""
+    env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(tmp_path / "config"),
+           "POSTURE_WATCH_RUNTIME_DIR": str(tmp_path / "run")}
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    process = start_run(env, tmp_path / "run.log")
+    try:
+        seen = None
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while seen is None and time.monotonic() < deadline:
+            assert process.poll() is None, (tmp_path / "run.log").read_text()
+            with contextlib.suppress(PostureWatchError):
+                reply = control.request("status", folder=tmp_path / "run")
+                if reply["status"]["phase"] == "calibrating":
+                    seen = reply["status"]
+            time.sleep(0.1)
+        assert seen is not None, (tmp_path / "run.log").read_text()
+        assert seen["camera"] == "open" and seen["baseline"] is None and seen["state"] is None
+        wait_until_watching(process, tmp_path / "run", tmp_path / "run.log")
+        assert (tmp_path / "config" / "baseline.json").exists()
+    finally:
+        stop(process)
+    assert process.returncode == 0, (tmp_path / "run.log").read_text()
