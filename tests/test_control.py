@@ -378,3 +378,28 @@ def test_status_during_the_first_calibration(tmp_path: Path) -> None:
     finally:
         stop(process)
     assert process.returncode == 0, (tmp_path / "run.log").read_text()
+
+
+def test_outside_working_hours_the_camera_stays_closed(tmp_path: Path) -> None:
+    """The settings file's schedule reaches the running watcher: on a day off it never opens the camera."""
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    today = datetime.now().weekday()
+    config = tmp_path / "config"
+    config.mkdir()
+    shutil.copy(BASELINE, config / "baseline.json")
+    (config / "config.toml").write_text(
+        f'schema = 1\n[schedule]\nworking_days = "{",".join(d for i, d in enumerate(days) if i != today)}"\n')
+    env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(config), "POSTURE_WATCH_RUNTIME_DIR": str(tmp_path / "run")}
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    process = start_run(env, tmp_path / "run.log")
+    try:
+        wait_for(lambda: "quiet hours: camera off" in (tmp_path / "run.log").read_text(), "quiet", START_TIMEOUT_S)
+        doc = control.request("status", folder=tmp_path / "run")["status"]
+        assert doc["holds"] == [{"reason": "quiet_hours", "until": None}] and doc["camera"] == "closed"
+        assert doc["today"] == {"upright": 0.0, "slouching": 0.0, "away": 0.0, "uncertain": 0.0}
+        assert camera_released(HUNCH)
+        resumed = control.request("resume", folder=tmp_path / "run")  # quiet hours are not the user's pause
+        assert resumed["message"] == "not paused" and control.request("status", folder=tmp_path / "run")[
+            "status"]["camera"] == "closed"
+    finally:
+        stop(process)
