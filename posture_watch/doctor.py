@@ -74,6 +74,29 @@ def check_network() -> Check:
                  "not stopped")
 
 
+def check_settings() -> Check:
+    from .settings import InvalidSettings, load_settings, settings_path
+
+    path = settings_path()
+    try:
+        settings = load_settings(path)
+    except InvalidSettings as err:
+        return Check(False, "settings", f"{len(err.lines)} problem(s), `posture-watch run` refuses to start: "
+                                        f"{err.lines[0]}")
+    except PostureWatchError as err:
+        return Check(False, "settings", str(err))
+    if not path.exists():
+        return Check(True, "settings", f"no {shown(path)}: every setting is the default")
+    return Check(True, "settings", f"{shown(path)} sets {len(settings.from_file)} value(s)")
+
+
+def check_autostart() -> Check:
+    from .autostart import describe, for_this_system
+
+    fine, text = describe(for_this_system())
+    return Check(fine, "autostart", text)
+
+
 def run_checks(model: Path | None, open_source: Callable[[], FrameSource]) -> list[Check]:
     return [check_model(model), check_camera(open_source), check_notifications_line(), check_baseline(),
-            check_network()]
+            check_settings(), check_autostart(), check_network()]

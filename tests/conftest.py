@@ -48,6 +48,15 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
         proc.stdout.close()
 
 
+@pytest.fixture(autouse=True)
+def private_runtime_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A control-socket folder of the test's own: a `run` started by a test never meets another test's watcher (or
+    the user's), and the one-watcher-per-user lock is per test."""
+    folder = tmp_path_factory.mktemp("run")
+    monkeypatch.setenv("POSTURE_WATCH_RUNTIME_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def private_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh, empty D-Bus session bus; DBUS_SESSION_BUS_ADDRESS points at it for the test. Yields the address."""
