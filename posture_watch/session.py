@@ -301,7 +301,7 @@ class Session:
         if self._camera != status:
             self._camera = status
             self._retry_wait = th.CAMERA_RETRY_FIRST_S
-            self._emit([CameraChanged(now, status, f"{detail}; trying again every so often")])
+            self._emit([CameraChanged(now, status, f"{detail}; {_WAITING[status]} (trying again now and then)")])
         else:
             self._retry_wait = min(2 * self._retry_wait, th.CAMERA_RETRY_MAX_S)
         self._retry_at = now + self._retry_wait
@@ -464,6 +464,7 @@ class Session:
 
 
 _STATES: tuple[State, ...] = ("upright", "slouching", "away", "uncertain")
+_WAITING = {"busy": "watching waits until it is free", "lost": "watching waits until it is back"}
 
 
 def _name(handler: Callable[[Event], None]) -> str:
