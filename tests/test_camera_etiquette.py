@@ -6,8 +6,6 @@ checked the way another program would check it: by taking the lock.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import shutil
 import signal
@@ -15,16 +13,22 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import cv2
 import pytest
 
+from tests.emulated_camera import (
+    HUNCH,
+    HUNCH_FPS,
+    another_program_holds,
+    camera_free,
+    hunch_frames,
+    seconds_until_free,
+    write_clip,
+)
 from tests.test_screenlock import locker
 
 ROOT = Path(__file__).resolve().parent.parent
-HUNCH = ROOT / "samples" / "hunch_slow.mp4"  # 15 fps, 20 s: upright until 6 s, then a slow hunch until 17 s
 HUNCH_BASELINE = ROOT / "calibration" / "hunch_slow.json"
 RELEASE_WITHIN_S = 1.0
 # The real first retry of a busy or lost camera is 5 s (thresholds.CAMERA_RETRY_FIRST_S); room for a busy machine.
@@ -70,36 +74,6 @@ class Run:
         code = self.process.wait(20)
         self._reader.join(5)
         return code
-
-
-def camera_free(clip: Path) -> bool:
-    """Whether another program could take the camera now (the lock is tried and let go at once)."""
-    fd = os.open(clip, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-
-
-def seconds_until_free(clip: Path, since: float, limit: float = 5.0) -> float:
-    while not camera_free(clip):
-        assert time.monotonic() - since < limit, "the run kept the camera"
-        time.sleep(0.01)
-    return time.monotonic() - since
-
-
-@contextlib.contextmanager
-def another_program_holds(clip: Path) -> Iterator[None]:
-    """A video call, say: holds the camera exclusively until the block ends."""
-    fd = os.open(clip, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        yield
-    finally:
-        os.close(fd)
 
 
 @pytest.fixture
@@ -185,22 +159,9 @@ def test_screen_lock_turns_the_camera_off_and_unlock_on_again(
 def covered_lens(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The hunch clip's upright start (3 s), then 14 s of black (a hand or a shutter over the lens), then upright
     again (4 s)."""
-    capture = cv2.VideoCapture(str(HUNCH))
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    frames = []
-    while len(frames) < 4 * fps:
-        ok, image = capture.read()
-        assert ok
-        frames.append(image)
-    capture.release()
-    path = tmp_path_factory.mktemp("clips") / "covered_lens.avi"
-    height, width = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (width, height))
-    black = frames[0] * 0
-    for image in frames[: int(3 * fps)] + [black] * int(14 * fps) + frames:
-        writer.write(image)
-    writer.release()
-    return path
+    upright = hunch_frames(0, 4)
+    black = [upright[0] * 0] * 14 * HUNCH_FPS
+    return write_clip(tmp_path_factory.mktemp("clips") / "covered_lens.avi", upright[:3 * HUNCH_FPS] + black + upright)
 
 
 def test_a_covered_lens_is_reported_once_as_covered_and_uncertain_never_away(
