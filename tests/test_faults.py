@@ -295,3 +295,78 @@ def test_a_camera_that_cannot_be_opened_at_start_is_one_line(tmp_path: Path) -> 
                            "--notifier", "none"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.splitlines()[-1] == f"posture-watch: {tmp_path / 'gone.mp4'}: no such video file"
+
+
+# --- A full disk and a read-only home, while a baseline is saved -------------------------------------------------
+# The config folder is a file system of its own, in a user and mount namespace (no root needed): a 16 kB tmpfs
+# filled up, or a tmpfs mounted read-only. What is left in it is listed before the namespace goes away.
+
+FILE_SYSTEMS = {
+    "disk full": ("mount -t tmpfs -o size=16k tmpfs {config} && {seed}"
+                  "{{ head -c 1M /dev/zero > {config}/filler 2>/dev/null; true; }}", "No space left on device"),
+    "read-only home": ("mount -t tmpfs tmpfs {config} && {seed}mount -o remount,ro {config}", "Read-only file system"),
+}
+NAMESPACE = ["unshare", "--user", "--map-root-user", "--mount"]
+SETUP_FAILED = 99
+
+
+def on_a_broken_file_system(kind: str, tmp_path: Path, args: list[str], old_baseline: Path | None = None,
+                            ) -> tuple[subprocess.CompletedProcess[str], Path, list[str], bytes | None]:
+    """`posture-watch ARGS` with its config folder on that file system; returns the finished process, the folder's
+    path, what the folder held afterwards and the baseline file's bytes then (None if there was none)."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs unshare (util-linux) to mount a file system of its own")
+    config, out = tmp_path / "config", tmp_path / "out"
+    config.mkdir()
+    out.mkdir()
+    setup, _ = FILE_SYSTEMS[kind]
+    seed = f"cp {old_baseline} {config}/baseline.json && " if old_baseline else ""
+    script = (f"{setup.format(config=config, seed=seed)} || exit {SETUP_FAILED}\n"
+              '"$@"; status=$?\n'
+              f"ls -A {config} > {out}/listing\n"
+              f"if [ -f {config}/baseline.json ]; then cp {config}/baseline.json {out}/kept.json; fi\n"
+              "exit $status\n")
+    env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(config)}
+    env.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    done = subprocess.run([*NAMESPACE, "sh", "-c", script, "sh", sys.executable, "-m", "posture_watch", *args],
+                          capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
+    if done.returncode == SETUP_FAILED:
+        pytest.skip(f"cannot mount a file system in a user namespace here: {done.stderr.strip()}")
+    kept = out / "kept.json"
+    return done, config, (out / "listing").read_text().split(), kept.read_bytes() if kept.exists() else None
+
+
+@pytest.fixture(scope="module")
+def six_upright_seconds(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Enough to calibrate on (5 s) and then to watch the same person upright."""
+    return write_clip(tmp_path_factory.mktemp("clips") / "upright.avi", hunch_frames(0, 6))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", FILE_SYSTEMS)
+def test_a_first_run_baseline_that_cannot_be_saved_is_watched_with_from_memory(
+        kind: str, tmp_path: Path, six_upright_seconds: Path) -> None:
+    done, config, left, _ = on_a_broken_file_system(
+        kind, tmp_path, ["run", "--camera", str(six_upright_seconds), "--notifier", "none"])
+    assert done.returncode == 0, done.stderr
+    lines = done.stderr.splitlines()
+    problem = [line for line in lines if line.startswith("posture-watch: cannot save")]
+    assert problem == [f"posture-watch: cannot save the baseline to {config / 'baseline.json'}: "
+                       f"{FILE_SYSTEMS[kind][1]}; watching with this calibration for now (it is lost when you stop)"]
+    watching = next(i for i, line in enumerate(lines) if line.startswith("Watching"))
+    assert any(line.endswith(" upright") for line in lines[watching:]), done.stderr  # judged against it
+    assert lines[-1] == "Stopped (the clip has ended)." and "Traceback" not in done.stderr
+    assert left == (["filler"] if kind == "disk full" else [])  # no half-written file left behind
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", FILE_SYSTEMS)
+def test_a_calibration_that_cannot_be_saved_keeps_the_old_baseline(
+        kind: str, tmp_path: Path, six_upright_seconds: Path) -> None:
+    done, config, left, kept = on_a_broken_file_system(
+        kind, tmp_path, ["calibrate", "--camera", str(six_upright_seconds), "--seconds", "1"], HUNCH_BASELINE)
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (f"posture-watch: cannot save the baseline to {config / 'baseline.json'}: "
+                                            f"{FILE_SYSTEMS[kind][1]}")
+    assert kept == HUNCH_BASELINE.read_bytes()
+    assert sorted(left) == (["baseline.json", "filler"] if kind == "disk full" else ["baseline.json"])
