@@ -35,6 +35,7 @@ from .core.events import (
     Paused,
     Quit,
     Recalibrate,
+    Resumed,
     Sampled,
     Stopped,
     WorkingHours,
@@ -364,6 +365,8 @@ class Session:
         self._emit(events)
         if not watcher.watching:
             self._set_camera(None)  # within one frame of the command: the light goes off now
+        elif any(isinstance(event, Resumed) for event in events):
+            self._retry_at = 0.0  # resumed or unlocked: a camera that was busy is tried now, not minutes later
         return Reply(True, message)
 
     def _recalibrate(self, seconds: float) -> Reply:

@@ -21,7 +21,7 @@ import pytest
 
 from posture_watch.core import thresholds as th
 from posture_watch.core.baseline import Baseline
-from posture_watch.core.events import AlertRaised, CameraChanged, Event, Quit, Sampled
+from posture_watch.core.events import AlertRaised, CameraChanged, Event, Pause, Quit, Resume, Sampled
 from posture_watch.core.policy import PolicySettings
 from posture_watch.core.watcher import WatchSettings
 from posture_watch.notify import BACK, EventNotifier, open_notifier
@@ -370,3 +370,17 @@ def test_a_calibration_that_cannot_be_saved_keeps_the_old_baseline(
                                             f"{FILE_SYSTEMS[kind][1]}")
     assert kept == HUNCH_BASELINE.read_bytes()
     assert sorted(left) == (["baseline.json", "filler"] if kind == "disk full" else ["baseline.json"])
+
+
+def test_resuming_tries_a_waiting_camera_at_once(estimator: PoseEstimator, baseline: Baseline, clip: Path) -> None:
+    session, events, _ = live_session(estimator, baseline, clip)
+    with contextlib.ExitStack() as video_call:
+        video_call.enter_context(another_program_holds(clip))
+        with Running(session):
+            events.wait_for_camera("busy")  # the next try is th.CAMERA_RETRY_FIRST_S (5 s) away
+            session.mailbox.request(Pause())
+            video_call.close()  # the call ends while posture-watch is paused
+            resumed = time.monotonic()
+            session.mailbox.request(Resume())
+            events.wait_for_camera("back")
+            assert time.monotonic() - resumed < 1.0
