@@ -149,9 +149,10 @@ async def _add_match(bus: MessageBus, rule: str) -> None:
 
 async def _call(bus: MessageBus, destination: str, path: str, interface: str, member: str, signature: str = "",
                 body: list[Any] | None = None) -> list[Any] | None:
-    """A method call's reply body, or None when it is an error (no such service, object or session)."""
-    from dbus_fast import Message, MessageType
+    """A method call's reply body, or None when it is an error (no such service, object or session). A service that
+    is not running is not started for us: asking whether a screen saver is active must not launch one."""
+    from dbus_fast import Message, MessageFlag, MessageType
 
     reply = await bus.call(Message(destination=destination, path=path, interface=interface, member=member,
-                                   signature=signature, body=body or []))
+                                   signature=signature, body=body or [], flags=MessageFlag.NO_AUTOSTART))
     return reply.body if reply.message_type == MessageType.METHOD_RETURN else None

@@ -19,7 +19,7 @@ from jeepney.io.blocking import open_dbus_connection
 
 from posture_watch.core.events import Command, ScreenLock
 from posture_watch.screenlock import UNDETECTABLE, ScreenLockWatch
-from tests.conftest import read_line, stop_process
+from tests.conftest import SESSION_BUS_CONF, read_line, stop_process
 
 FAKE = Path(__file__).resolve().parent / "fake_screen_lock.py"
 SESSION_PATH = "/org/freedesktop/login1/session/_31"
@@ -164,3 +164,27 @@ def test_listening_costs_nothing_while_idle(private_bus: str, private_system_bus
     # A thread that polled (even every 100 ms) would have woken ~30 times; this one sleeps until a message comes.
     assert switches_after - switches == 0
     assert ticks_after - ticks == 0
+
+
+def test_a_screen_saver_that_is_not_running_is_not_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           no_system_bus: None) -> None:
+    """A session bus that can start org.freedesktop.ScreenSaver on demand, as desktops' buses can: asking whether
+    the screen saver is active must not launch one."""
+    services, started = tmp_path / "services", tmp_path / "started"
+    services.mkdir()
+    (services / "org.freedesktop.ScreenSaver.service").write_text(
+        f"[D-BUS Service]\nName=org.freedesktop.ScreenSaver\nExec=/bin/touch {started}\n")
+    conf = tmp_path / "bus.conf"
+    conf.write_text(SESSION_BUS_CONF.read_text().replace("</busconfig>", f"  <servicedir>{services}</servicedir>\n"
+                                                                         "</busconfig>"))
+    bus = subprocess.Popen(["dbus-daemon", f"--config-file={conf}", "--nofork", "--print-address=1"],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", read_line(bus))
+        warnings: list[str] = []
+        with ScreenLockWatch(Posted(), warnings.append):
+            time.sleep(0.5)  # an activation would have run the Exec line by now
+        assert not started.exists()
+        assert warnings == [UNDETECTABLE]
+    finally:
+        stop_process(bus)
