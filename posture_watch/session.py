@@ -35,6 +35,7 @@ from .core.events import (
     Paused,
     Quit,
     Recalibrate,
+    Resumed,
     Sampled,
     Stopped,
     WorkingHours,
@@ -301,7 +302,7 @@ class Session:
         if self._camera != status:
             self._camera = status
             self._retry_wait = th.CAMERA_RETRY_FIRST_S
-            self._emit([CameraChanged(now, status, f"{detail}; trying again every so often")])
+            self._emit([CameraChanged(now, status, f"{detail}; {_WAITING[status]} (trying again now and then)")])
         else:
             self._retry_wait = min(2 * self._retry_wait, th.CAMERA_RETRY_MAX_S)
         self._retry_at = now + self._retry_wait
@@ -364,6 +365,8 @@ class Session:
         self._emit(events)
         if not watcher.watching:
             self._set_camera(None)  # within one frame of the command: the light goes off now
+        elif any(isinstance(event, Resumed) for event in events):
+            self._retry_at = 0.0  # resumed or unlocked: a camera that was busy is tried now, not minutes later
         return Reply(True, message)
 
     def _recalibrate(self, seconds: float) -> Reply:
@@ -466,6 +469,7 @@ class Session:
 
 
 _STATES: tuple[State, ...] = ("upright", "slouching", "away", "uncertain")
+_WAITING = {"busy": "watching waits until it is free", "lost": "watching waits until it is back"}
 
 
 def _name(handler: Callable[[Event], None]) -> str:

@@ -5,6 +5,7 @@ the servers are real processes, and tests inspect what actually crossed the bus.
 Needs Debian packages: dbus (dbus-daemon), libnotify-bin (notify-send, for plyer); xvfb and dunst for `dunst_server`.
 """
 
+import contextlib
 import json
 import os
 import select
@@ -57,17 +58,34 @@ def private_runtime_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytes
     return folder
 
 
-@pytest.fixture
-def private_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh, empty D-Bus session bus; DBUS_SESSION_BUS_ADDRESS points at it for the test. Yields the address."""
+@contextlib.contextmanager
+def _dbus_daemon() -> Iterator[str]:
     proc = subprocess.Popen(
         ["dbus-daemon", f"--config-file={SESSION_BUS_CONF}", "--nofork", "--print-address=1"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    address = read_line(proc)
-    assert address.startswith("unix:"), address
-    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
-    yield address
-    stop_process(proc)
+    try:
+        address = read_line(proc)
+        assert address.startswith("unix:"), address
+        yield address
+    finally:
+        stop_process(proc)
+
+
+@pytest.fixture
+def private_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh, empty D-Bus session bus; DBUS_SESSION_BUS_ADDRESS points at it for the test. Yields the address."""
+    with _dbus_daemon() as address:
+        monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
+        yield address
+
+
+@pytest.fixture
+def private_system_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A second private bus standing in for the system bus (where logind lives): DBUS_SYSTEM_BUS_ADDRESS, which
+    D-Bus libraries honour, points at it for the test. Yields the address."""
+    with _dbus_daemon() as address:
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", address)
+        yield address
 
 
 @pytest.fixture
@@ -132,12 +150,18 @@ class NotificationServer:
         stop_process(self.process)
 
 
+def start_notification_server(bus_address: str) -> NotificationServer:
+    """tests/notify_server.py on that bus (again, after a test stopped it: a restarted notification daemon)."""
+    proc = subprocess.Popen([sys.executable, str(TESTS / "notify_server.py")], stdout=subprocess.PIPE, text=True,
+                            env={**os.environ, "DBUS_SESSION_BUS_ADDRESS": bus_address})
+    assert read_line(proc) == "READY"
+    return NotificationServer(proc, bus_address)
+
+
 @pytest.fixture
 def notification_server(private_bus: str) -> Iterator[NotificationServer]:
     """tests/notify_server.py running on `private_bus`, with a control client."""
-    proc = subprocess.Popen([sys.executable, str(TESTS / "notify_server.py")], stdout=subprocess.PIPE, text=True)
-    assert read_line(proc) == "READY"
-    server = NotificationServer(proc, private_bus)
+    server = start_notification_server(private_bus)
     yield server
     server.stop()
 

@@ -123,6 +123,7 @@ def run_command(args: argparse.Namespace) -> int:
     from ..control import serving
     from ..notify import EventNotifier, open_notifier
     from ..pose import PoseEstimator
+    from ..screenlock import ScreenLockWatch
 
     mailbox = Mailbox()
     common.stop_on_signals(mailbox, pause_toggle=True)  # before the model loads: a signal then is not fatal
@@ -134,7 +135,8 @@ def run_command(args: argparse.Namespace) -> int:
         notifier = open_notifier(settings.watch.notifier)  # an unusable notifier is refused before anything slow
         alerts = EventNotifier(notifier, mailbox.post)
         try:
-            with PoseEstimator(args.model) as estimator:
+            # From here on a screen lock turns the camera off (after a first-run calibration, if one is under way).
+            with PoseEstimator(args.model) as estimator, ScreenLockWatch(mailbox.post, common.say):
                 session = Session(estimator, common.camera_opener(settings, args, clock), settings.watch_settings(),
                                   baseline, clock=clock, mailbox=mailbox, schedule=settings.work_schedule())
                 session.subscribe(ConsoleReport(clock))
@@ -167,6 +169,11 @@ def keep_baseline(baseline: Baseline, path: Path) -> None:
     common.say(f"Baseline saved to {shown(path)}.")
 
 
+# Holds that end by themselves, not by `resume`, say what ends them.
+HELD_UNTIL = {"screen_locked": "until the screen is unlocked", "quiet_hours": "until working hours begin"}
+RESUMED = {"screen_locked": "screen unlocked", "quiet_hours": "working hours begin"}
+
+
 class ConsoleReport:
     """A session subscriber: what a running watcher says on the terminal, one line per change."""
 
@@ -189,10 +196,11 @@ class ConsoleReport:
             case SetupWarning(text=text):
                 return f"note: {text}"
             case Paused(reason=reason, until=until):
-                when = "until resumed" if until is None else f"until {self._clock.wall(until):%H:%M}"
+                when = HELD_UNTIL.get(reason, "until resumed") if until is None else \
+                    f"until {self._clock.wall(until):%H:%M}"
                 return f"{reason.replace('_', ' ')}: camera off {when}"
             case Resumed(reason=reason):
-                return f"{reason.replace('_', ' ')} over"
+                return RESUMED.get(reason, f"{reason.replace('_', ' ')} over")
             case CameraChanged(status=status, detail=detail) if status != "closed" and status != "open":
                 return f"camera {status}: {detail}" if detail else f"camera {status}"
             case Calibrated(baseline=baseline):
