@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import json
 import os
 import sys
 import zipfile
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .core.angles import AngleModel
 from .core.landmarks import Observation, Pose
 from .errors import PostureWatchError
 from .store import read_limited, shown
@@ -27,12 +29,25 @@ if TYPE_CHECKING:
     from .sources import Frame
 
 BUNDLED_MODEL = "pose_landmarker_lite.task"
+ANGLE_MODEL = "angles.json"  # fitted on this pose model's landmarks by benchmarks/fit_angles.py
+MAX_ANGLE_MODEL_BYTES = 4 * 1024 * 1024
 BUNDLED_SHA256 = "59929e1d1ee95287735ddd833b19cf4ac46d29bc7afddbbf6753c459690d574a"
 MAX_MODEL_BYTES = 256 * 1024 * 1024  # the heavy pose bundle is ~30 MB; a device like /dev/zero never ends
 
 
 def bundled_model_path() -> Path:
     return Path(str(resources.files("posture_watch") / "models" / BUNDLED_MODEL))
+
+
+def load_angle_model() -> AngleModel:
+    """The neck and shoulder angle model shipped with the package (see core/angles.py)."""
+    path = Path(str(resources.files("posture_watch") / "models" / ANGLE_MODEL))
+    try:
+        return AngleModel.from_document(json.loads(read_limited(path, MAX_ANGLE_MODEL_BYTES)))
+    except OSError as err:
+        raise PostureWatchError(f"cannot read the angle model {shown(path)}: {err.strerror}") from None
+    except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
+        raise PostureWatchError(f"the angle model {shown(path)} is damaged ({err}): reinstall posture-watch") from None
 
 
 def load_model(path: str | Path | None = None) -> bytes:
@@ -115,7 +130,7 @@ class PoseEstimator:
         for landmarks, world in zip(result.pose_landmarks, worlds, strict=True):
             arr = np.array([(p.x * w, p.y * h, p.visibility or 0.0) for p in landmarks], dtype=np.float64)
             xyz = None if world is None else np.array([(p.x, p.y, p.z) for p in world], dtype=np.float64)
-            poses.append(Pose(arr[:, :2], arr[:, 2], w, xyz))
+            poses.append(Pose(arr[:, :2], arr[:, 2], (w, h), xyz))
         return poses
 
     def close(self) -> None:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from . import __version__
 from .core import thresholds as th
+from .core.angles import AngleModel
 from .core.baseline import Baseline, CalibrationRefused, baseline_from_observations
 from .core.events import (
     Calibrated,
@@ -46,7 +47,7 @@ from .core.schedule import WorkSchedule
 from .core.tally import StateClock
 from .core.watcher import Watcher, WatchSettings
 from .errors import PostureWatchError
-from .pose import PoseEstimator, PoseModelError
+from .pose import PoseEstimator, PoseModelError, load_angle_model
 from .sources import CameraLost, CameraUnavailable, Frame, FrameSource
 
 CALIBRATION_INTERVAL_S = 0.2  # ~25 samples in 5 s: enough to measure the spread, cheap enough to be quick
@@ -170,11 +171,12 @@ class Session:
     def __init__(self, estimator: PoseEstimator, open_camera: OpenCamera, settings: WatchSettings,
                  baseline: Baseline | None = None, *, clock: Clock | None = None, mailbox: Mailbox | None = None,
                  schedule: WorkSchedule | None = None, adaptive: bool = True,
-                 warn: Callable[[str], None] | None = None) -> None:
+                 warn: Callable[[str], None] | None = None, angles: AngleModel | None = None) -> None:
         self.estimator = estimator
         self.open_camera = open_camera
         self.settings = settings
-        self.watcher = None if baseline is None else Watcher(baseline, settings)
+        self.angles = angles or load_angle_model()
+        self.watcher = None if baseline is None else Watcher(baseline, self.angles, settings)
         self.clock: Clock = clock or LiveClock()
         self.mailbox = mailbox or Mailbox()
         self.schedule = schedule
@@ -216,7 +218,7 @@ class Session:
 
     def use_baseline(self, baseline: Baseline) -> None:
         if self.watcher is None:
-            self.watcher = Watcher(baseline, self.settings)
+            self.watcher = Watcher(baseline, self.angles, self.settings)
         else:
             self.watcher.use_baseline(baseline)
 
@@ -407,7 +409,7 @@ class Session:
                 self._set_camera(None)
             self.mailbox.put_back(deferred)  # what arrived meanwhile is handled once the session runs again
         created = self.clock.wall(self.clock.now()).astimezone().isoformat(timespec="seconds")
-        baseline = baseline_from_observations(window, label, size, created)
+        baseline = baseline_from_observations(window, label, size, created, self.angles)
         self._emit([Calibrated(self.clock.now(), baseline)])
         return Calibration(baseline, observations)
 

@@ -1,8 +1,9 @@
 """The upright baseline: each metric's mean and spread while the user sat upright, and the rules a calibration
 must pass to become one. Pure: the file that holds it is read and written by `posture_watch.store`.
 
-Document format (calibration/README.md): {"schema": 1, "created": ISO time, "camera": str, "resolution": [w, h],
-"samples": n, "metrics": {name: {"mean": float, "sd": float}, ...}} with one entry per `BodyMetrics` field.
+Document format (calibration/README.md): {"schema": 2, "created": ISO time, "camera": str, "resolution": [w, h],
+"samples": n, "metrics": {name: {"mean": float, "sd": float}, ...}} with one entry per `BodyMetrics` field and
+two for the angles: their spread while calibrating is how steady the calibration was.
 """
 
 from __future__ import annotations
@@ -12,15 +13,20 @@ import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import PostureWatchError
 from . import thresholds as th
 from .landmarks import Observation, main_person
 from .metrics import BodyMetrics, measure
 
-SCHEMA = 1
+if TYPE_CHECKING:
+    from .angles import AngleModel
+
+SCHEMA = 2  # 2: metrics for the learned angles (world landmarks, heights from the image centre, arms)
 METRIC_NAMES = tuple(f.name for f in fields(BodyMetrics))
+NECK_ANGLE, SHOULDER_ANGLE = "neck_angle_deg", "shoulder_angle_deg"
+STAT_NAMES = (*METRIC_NAMES, NECK_ANGLE, SHOULDER_ANGLE)
 MAX_RESOLUTION = 16384  # pixels a side; no webcam comes near it
 
 
@@ -31,12 +37,34 @@ class MetricStats:
 
 
 @dataclass(frozen=True)
+class Steadiness:
+    """How much the calibration wobbled: the spread of the neck angle, the shoulder angle (degrees) and the
+    shoulder width (share of its mean) after a moving average over CALIBRATION_SMOOTHING samples. Frame-to-frame
+    jitter (a dim room, a noisy sensor) averages out; a movement (a hunch starting, leaning in) does not."""
+
+    neck_deg: float
+    shoulder_deg: float
+    width: float
+
+    def problem(self) -> str | None:
+        """Why a calibration this unsteady is no baseline to judge by, or None."""
+        if max(self.neck_deg, self.shoulder_deg) > th.CALIBRATION_MAX_ANGLE_WOBBLE_DEG:
+            return (f"your posture wobbled by ±{max(self.neck_deg, self.shoulder_deg):.0f}° while measuring (at "
+                    f"most ±{th.CALIBRATION_MAX_ANGLE_WOBBLE_DEG:g}° makes a reliable baseline)")
+        if self.width > th.CALIBRATION_MAX_WIDTH_WOBBLE:
+            return (f"you moved toward or away from the camera while measuring (by ±{100 * self.width:.0f}%, at "
+                    f"most ±{100 * th.CALIBRATION_MAX_WIDTH_WOBBLE:g}%)")
+        return None
+
+
+@dataclass(frozen=True)
 class Baseline:
     stats: dict[str, MetricStats]
     camera: str
     resolution: tuple[int, int]
     samples: int
     created: str
+    steadiness: Steadiness
 
     def mean(self, name: str) -> float:
         return self.stats[name].mean
@@ -49,10 +77,30 @@ class CalibrationRefused(PostureWatchError):
     """The calibration frames do not show one person sitting still and facing the camera; says what to change."""
 
 
-def build_baseline(samples: list[BodyMetrics | None], camera: str, resolution: tuple[int, int],
-                   created: str) -> Baseline:
+def build_baseline(samples: list[BodyMetrics | None], camera: str, resolution: tuple[int, int], created: str,
+                   angles: AngleModel) -> Baseline:
     """A baseline from the samples taken while the user sat upright (None: nobody measurable in that frame);
     raises CalibrationRefused with what to do differently."""
+    baseline = measure_baseline(samples, camera, resolution, created, angles)
+    problem = unsteady(baseline)
+    if problem is not None:
+        raise CalibrationRefused(f"calibration failed: {problem}; sit still and upright, and try again")
+    return baseline
+
+
+def unsteady(baseline: Baseline) -> str | None:
+    """Why the person moved too much while calibrating, or None."""
+    width = baseline.mean("shoulder_width")
+    if (baseline.sd("neck_gap") > th.CALIBRATION_MAX_NECK_GAP_SD
+            or baseline.sd("center_x") > th.CALIBRATION_MAX_SHIFT_SD * width):
+        return "you moved too much"
+    return baseline.steadiness.problem()
+
+
+def measure_baseline(samples: list[BodyMetrics | None], camera: str, resolution: tuple[int, int], created: str,
+                     angles: AngleModel) -> Baseline:
+    """The calibration's statistics and steadiness, judged only on whether a person sat facing the camera
+    (raises CalibrationRefused if not); `build_baseline` also refuses an unsteady one."""
     seen = [m for m in samples if m is not None]
     if not samples:
         raise CalibrationRefused("calibration failed: no frame was captured; check the camera and try again")
@@ -67,7 +115,7 @@ def build_baseline(samples: list[BodyMetrics | None], camera: str, resolution: t
             "calibration failed: ears and shoulders were hard to see; improve the light or move back so both "
             "shoulders are in the picture, and try again"
         )
-    if statistics.median(m.face_turn_deg for m in seen) > th.CALIBRATION_MAX_FACE_TURN_DEG:
+    if abs(statistics.median(m.face_turn_deg for m in seen)) > th.CALIBRATION_MAX_FACE_TURN_DEG:
         raise CalibrationRefused("calibration failed: your face was turned away; look at the screen and try again")
     stats = {
         name: MetricStats(statistics.fmean(values), statistics.pstdev(values))
@@ -75,20 +123,31 @@ def build_baseline(samples: list[BodyMetrics | None], camera: str, resolution: t
         for values in [[float(getattr(m, name)) for m in seen]]
     }
     width = stats["shoulder_width"].mean
-    if (stats["neck_gap"].sd > th.CALIBRATION_MAX_NECK_GAP_SD
-            or stats["center_x"].sd > th.CALIBRATION_MAX_SHIFT_SD * width):
-        raise CalibrationRefused("calibration failed: you moved too much; sit still and upright, and try again")
-    return Baseline(stats, camera, resolution, len(seen), created)
+    # The angles of every calibration frame against the calibration itself: their spread is how steady it was.
+    provisional = Baseline(stats, camera, resolution, len(seen), created, Steadiness(0.0, 0.0, 0.0))
+    measured = [angles.angles(m, provisional) for m in seen]
+    necks, shoulders = [n for n, _ in measured], [s for _, s in measured]
+    for name, values in ((NECK_ANGLE, necks), (SHOULDER_ANGLE, shoulders)):
+        stats[name] = MetricStats(statistics.fmean(values), statistics.pstdev(values))
+    steadiness = Steadiness(_wobble(necks), _wobble(shoulders), _wobble([m.shoulder_width / width for m in seen]))
+    return Baseline(stats, camera, resolution, len(seen), created, steadiness)
+
+
+def _wobble(values: list[float]) -> float:
+    """The spread of `values` after a moving average (all of them when there are fewer)."""
+    k = min(th.CALIBRATION_SMOOTHING, len(values))
+    averaged = [statistics.fmean(values[i:i + k]) for i in range(len(values) - k + 1)]
+    return statistics.pstdev(averaged) if len(averaged) > 1 else 0.0
 
 
 def baseline_from_observations(observations: Iterable[Observation], camera: str, resolution: tuple[int, int],
-                               created: str) -> Baseline:
+                               created: str, angles: AngleModel) -> Baseline:
     """The baseline of the person observed (the main person of each frame)."""
     samples = []
     for obs in observations:
         person = main_person(obs.poses)
         samples.append(measure(person) if person is not None else None)
-    return build_baseline(samples, camera, resolution, created)
+    return build_baseline(samples, camera, resolution, created, angles)
 
 
 def to_document(baseline: Baseline) -> dict[str, Any]:
@@ -98,6 +157,8 @@ def to_document(baseline: Baseline) -> dict[str, Any]:
         "camera": baseline.camera,
         "resolution": list(baseline.resolution),
         "samples": baseline.samples,
+        "steadiness": {"neck_deg": baseline.steadiness.neck_deg, "shoulder_deg": baseline.steadiness.shoulder_deg,
+                       "width": baseline.steadiness.width},
         "metrics": {name: {"mean": s.mean, "sd": s.sd} for name, s in baseline.stats.items()},
     }
 
@@ -113,9 +174,17 @@ _PLAUSIBLE_MEAN = {
     "head_ratio": (0.05, 3.0),
     "shoulder_tilt_deg": (-90.0, 90.0),
     "head_roll_deg": (-90.0, 90.0),
-    "face_turn_deg": (0.0, 90.0),
-    "camera_distance": (0.1, 100.0),
+    "face_turn_deg": (-90.0, 90.0),
+    "nose_drop": (-3.0, 3.0),
+    "world_neck_deg": (-180.0, 180.0),
+    "world_neck_length": (0.0, 5.0),
+    "world_head_forward": (-5.0, 5.0),
+    "torso_turn_deg": (-180.0, 180.0),
+    "arms_raised": (-10.0, 10.0),
+    "hand_to_face": (0.0, 10.0),
     "visibility": (0.0, 1.0),
+    NECK_ANGLE: (-90.0, 90.0),
+    SHOULDER_ANGLE: (-90.0, 90.0),
 }
 
 
@@ -127,9 +196,12 @@ def from_document(doc: object) -> Baseline:
     try:
         metrics = doc["metrics"]
         stats = {name: MetricStats(_number(metrics[name]["mean"]), _number(metrics[name]["sd"]))
-                 for name in METRIC_NAMES}
+                 for name in STAT_NAMES}
         width, height = (_count(v) for v in doc["resolution"])
         samples = _count(doc["samples"])
+        steady = doc["steadiness"]
+        steadiness = Steadiness(_number(steady["neck_deg"]), _number(steady["shoulder_deg"]),
+                                _number(steady["width"]))
         camera, created = doc["camera"], doc["created"]
         if not isinstance(camera, str) or not isinstance(created, str):
             raise TypeError
@@ -137,9 +209,11 @@ def from_document(doc: object) -> Baseline:
     except (KeyError, TypeError, ValueError):
         raise InvalidBaseline("is missing fields or has wrong values") from None
     problems = _implausible(stats, width, height, samples)
+    if min(steadiness.neck_deg, steadiness.shoulder_deg, steadiness.width) < 0 or steadiness.problem():
+        problems.append("a steadiness no calibration would have passed")
     if problems:
         raise InvalidBaseline(f"holds impossible values ({'; '.join(problems)})")
-    return Baseline(stats, camera, (width, height), samples, created)
+    return Baseline(stats, camera, (width, height), samples, created, steadiness)
 
 
 def _number(value: object) -> float:
@@ -169,8 +243,8 @@ def _implausible(stats: dict[str, MetricStats], width: int, height: int, samples
     for name, low, high in (("shoulder_width", th.MIN_SHOULDER_WIDTH_PX, 2 * width),
                             ("ear_width", th.MIN_EAR_WIDTH_PX, 2 * width),
                             ("center_x", -width, 2 * width),
-                            ("ear_y", -height, 2 * height),
-                            ("shoulder_y", -height, 2 * height)):
+                            ("ear_y", -height, height),
+                            ("shoulder_y", -height, height)):
         if not low <= stats[name].mean <= high:
             problems.append(f"{name} {stats[name].mean:g}")
     return problems

@@ -12,19 +12,19 @@ import numpy as np
 
 # Landmark indices of the BlazePose topology (33 points) that a frontal desk camera sees reliably.
 NOSE, LEFT_EYE, RIGHT_EYE, LEFT_EAR, RIGHT_EAR = 0, 2, 5, 7, 8
-LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
+LEFT_SHOULDER, RIGHT_SHOULDER, LEFT_ELBOW, RIGHT_ELBOW, LEFT_WRIST, RIGHT_WRIST = 11, 12, 13, 14, 15, 16
 LANDMARK_COUNT = 33
 
 
 @dataclass(frozen=True)
 class Pose:
-    """One person: `xy` is (33, 2) in pixels, `visibility` is (33,) in 0..1, in a picture `image_width` wide.
-    `world` is (33, 3): the model's estimate of the same landmarks in metres around the hips, axes as the
-    camera's (x right, y down, z away from the camera); None when the model gives none."""
+    """One person: `xy` is (33, 2) in pixels, `visibility` is (33,) in 0..1, in a picture of `image_size` (width,
+    height) pixels. `world` is (33, 3): the model's estimate of the same landmarks in metres around the hips, axes
+    as the camera's (x right, y down, z away from the camera); None when the model gives none."""
 
     xy: np.ndarray
     visibility: np.ndarray
-    image_width: int
+    image_size: tuple[int, int]
     world: np.ndarray | None = None
 
     @property

@@ -1,18 +1,25 @@
 """Posture measurements from one pose seen by a frontal webcam. Pure functions, no state.
 
-Landmarks used: ears (7, 8), shoulders (11, 12), nose (0). E is the ear midpoint, S the shoulder midpoint,
-Ws the shoulder width and We the ear-to-ear width, all in pixels. Image y grows downwards.
+E is the ear midpoint, S the shoulder midpoint, Ws the shoulder width and We the ear-to-ear width, all in pixels;
+image y grows downwards. None of these assumes a field of view, a camera height or a distance: how they change
+from the calibrated baseline is turned into angles by `angles.py`, whose model was fitted on many cameras.
 
-- neck_gap = (S.y - E.y) / Ws: how far the ears sit above the shoulder line, in shoulder widths. It falls when
-  the head drops forward or the shoulders rise, and does not depend on the distance to the camera. Ears, not the
+- neck_gap = (S.y - E.y) / Ws: how far the ears sit above the shoulder line, in shoulder widths. Ears, not the
   nose: the nose also drops when the user merely looks down at the keyboard.
-- head_ratio = We / Ws: rises when the head comes forward relative to the shoulders (the head gets nearer to the
-  camera than the shoulders do); a whole-body lean toward the screen keeps it.
+- head_ratio = We / Ws: rises when the head comes nearer the camera than the shoulders.
+- ear_y, shoulder_y: heights of E and S measured from the image centre (the optical axis), so that the part of a
+  movement that is only perspective (a point coming nearer moves away from the centre) can be undone.
 - shoulder_tilt_deg, head_roll_deg: the angle of the shoulder line and of the ear line (sideways lean).
-- face_turn_deg: how far the face is turned sideways, from the nose's offset from E relative to We (the nose tip
-  sits about 2/3 of We in front of the ear axis, so tan(turn) ~ 1.5 * offset / We).
-- camera_distance: how far the shoulders are from the camera, in shoulder widths: f / Ws, with the focal length f
-  in pixels of a typical webcam (62° horizontal field of view: f = 0.83 * image width).
+- face_turn_deg: how far the face is turned sideways as the camera sees it (positive: the nose toward the image's
+  right), from the nose's offset from E relative to We (the nose tip sits about 2/3 of We in front of the ear
+  axis, so tan(turn) ~ 1.5 * offset / We). A camera beside the screen sees a face looking at the screen turned.
+- nose_drop = (nose.y - E.y) / Ws: how far below the ear line the nose appears; at calibration it tells how far
+  above or below the eyes the camera sits (it looks down on a face from above).
+- world_*: from MediaPipe's 3D estimate (metres, camera axes): the neck vector N = E - S, its forward tilt
+  world_neck_deg, its length and forward reach relative to the 3D shoulder width, and how far the shoulder line is
+  turned away from the camera (torso_turn_deg).
+- arms_raised: how far the highest visible elbow or wrist is above the shoulder line, in shoulder widths (a
+  stretch); hand_to_face: the nearest visible wrist's distance from the nose, in shoulder widths.
 - visibility: the lowest MediaPipe visibility of the four key landmarks.
 """
 
@@ -23,10 +30,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .landmarks import LEFT_EAR, LEFT_SHOULDER, NOSE, RIGHT_EAR, RIGHT_SHOULDER, Pose
-from .thresholds import ASSUMED_HFOV_DEG, MIN_EAR_WIDTH_PX, MIN_SHOULDER_WIDTH_PX
+from .landmarks import (
+    LEFT_EAR,
+    LEFT_ELBOW,
+    LEFT_SHOULDER,
+    LEFT_WRIST,
+    NOSE,
+    RIGHT_EAR,
+    RIGHT_ELBOW,
+    RIGHT_SHOULDER,
+    RIGHT_WRIST,
+    Pose,
+)
+from .thresholds import MIN_EAR_WIDTH_PX, MIN_SHOULDER_WIDTH_PX, MIN_VISIBILITY
 
-FOCAL_PER_WIDTH = 0.5 / math.tan(math.radians(ASSUMED_HFOV_DEG / 2))  # focal length / image width
+ARMS = (LEFT_ELBOW, RIGHT_ELBOW, LEFT_WRIST, RIGHT_WRIST)
+WRISTS = (LEFT_WRIST, RIGHT_WRIST)
+NOT_SEEN = -9.0  # arms_raised when no elbow or wrist is visible (hands on the keyboard, out of the picture)
+FAR = 9.0  # hand_to_face when no wrist is visible
 
 
 @dataclass(frozen=True)
@@ -35,13 +56,19 @@ class BodyMetrics:
     head_ratio: float
     shoulder_width: float  # px
     ear_width: float  # px
-    ear_y: float  # px
-    shoulder_y: float  # px
+    ear_y: float  # px below the image centre
+    shoulder_y: float  # px below the image centre
     center_x: float  # px, shoulder midpoint
     shoulder_tilt_deg: float
     head_roll_deg: float
     face_turn_deg: float
-    camera_distance: float
+    nose_drop: float
+    world_neck_deg: float
+    world_neck_length: float
+    world_head_forward: float
+    torso_turn_deg: float
+    arms_raised: float
+    hand_to_face: float
     visibility: float
 
 
@@ -52,28 +79,51 @@ def measure(pose: Pose) -> BodyMetrics | None:
     left_sh, right_sh = xy[LEFT_SHOULDER], xy[RIGHT_SHOULDER]
     ws = float(np.linalg.norm(left_sh - right_sh))
     we = float(np.linalg.norm(left_ear - right_ear))
-    if ws < MIN_SHOULDER_WIDTH_PX or we < MIN_EAR_WIDTH_PX:
+    if not (ws >= MIN_SHOULDER_WIDTH_PX and we >= MIN_EAR_WIDTH_PX):  # NaN fails too
         return None
     ear_mid = (left_ear + right_ear) / 2
     sh_mid = (left_sh + right_sh) / 2
+    centre_y = pose.image_size[1] / 2
+    world_neck_deg, world_neck_length, world_head_forward, torso_turn_deg = _world(pose.world)
+    seen_arms = [i for i in ARMS if pose.visibility[i] >= MIN_VISIBILITY]
+    seen_wrists = [i for i in WRISTS if pose.visibility[i] >= MIN_VISIBILITY]
     return BodyMetrics(
         neck_gap=float(sh_mid[1] - ear_mid[1]) / ws,
         head_ratio=we / ws,
         shoulder_width=ws,
         ear_width=we,
-        ear_y=float(ear_mid[1]),
-        shoulder_y=float(sh_mid[1]),
+        ear_y=float(ear_mid[1]) - centre_y,
+        shoulder_y=float(sh_mid[1]) - centre_y,
         center_x=float(sh_mid[0]),
         shoulder_tilt_deg=_line_angle(left_sh, right_sh),
         head_roll_deg=_line_angle(left_ear, right_ear),
-        face_turn_deg=math.degrees(math.atan(1.5 * abs(float(xy[NOSE][0] - ear_mid[0])) / we)),
-        camera_distance=FOCAL_PER_WIDTH * pose.image_width / ws,
+        face_turn_deg=math.degrees(math.atan(1.5 * float(xy[NOSE][0] - ear_mid[0]) / we)),
+        nose_drop=float(xy[NOSE][1] - ear_mid[1]) / ws,
+        world_neck_deg=world_neck_deg,
+        world_neck_length=world_neck_length,
+        world_head_forward=world_head_forward,
+        torso_turn_deg=torso_turn_deg,
+        arms_raised=max((float(sh_mid[1] - xy[i][1]) / ws for i in seen_arms), default=NOT_SEEN),
+        hand_to_face=min((float(np.linalg.norm(xy[i] - xy[NOSE])) / ws for i in seen_wrists), default=FAR),
         visibility=float(pose.visibility[[LEFT_EAR, RIGHT_EAR, LEFT_SHOULDER, RIGHT_SHOULDER]].min()),
     )
+
+
+def _world(world: np.ndarray | None) -> tuple[float, float, float, float]:
+    """(neck tilt toward the camera in degrees, neck length and forward reach in 3D shoulder widths, torso turn in
+    degrees) from the 3D landmarks; zeros when the model gave none."""
+    if world is None:
+        return 0.0, 0.0, 0.0, 0.0
+    neck = (world[LEFT_EAR] + world[RIGHT_EAR]) / 2 - (world[LEFT_SHOULDER] + world[RIGHT_SHOULDER]) / 2
+    shoulders = world[LEFT_SHOULDER] - world[RIGHT_SHOULDER]
+    width = float(np.linalg.norm(shoulders))
+    if not width > 1e-6:
+        return 0.0, 0.0, 0.0, 0.0
+    return (math.degrees(math.atan2(-float(neck[2]), -float(neck[1]))), float(np.linalg.norm(neck)) / width,
+            -float(neck[2]) / width, math.degrees(math.atan2(float(shoulders[2]), float(shoulders[0]))))
 
 
 def _line_angle(left: np.ndarray, right: np.ndarray) -> float:
     """Angle of the line from the person's right to left landmark against the horizontal, in degrees.
     The person's left is on the image's right for a (non-mirrored) webcam."""
     return math.degrees(math.atan2(float(left[1] - right[1]), float(left[0] - right[0])))
-

@@ -1,19 +1,27 @@
 """One sample judged against the upright baseline. Pure: no clock, no I/O.
 
-Every fault has a deviation measured relative to the baseline and an enter threshold: the larger of a fixed
-floor (what a person would call a real change) and three baseline spreads (what is only measurement noise),
-divided by the user's sensitivity. A fault's score is deviation / threshold, so 1.0 means "just bad enough";
-the alert policy adds hysteresis and time on top.
+First the gates: a sample that cannot be trusted (too dark, landmarks hidden, face turned away) or that shows
+ordinary movement rather than posture (arms raised in a stretch, a hand at the face, the torso turned to talk) is
+`uncertain` with its reason; somebody who is not where the user calibrated (a colleague walking past, the user
+standing up) is `absent`. Then the faults: each has a deviation from the baseline and an enter threshold, the
+larger of a fixed floor (what a person would call a real change) and three calibration spreads (what is only
+measurement noise), divided by the user's sensitivity. A fault's score is deviation / threshold, so 1.0 means
+"just bad enough"; the alert policy adds hysteresis and time on top.
+
+The neck and shoulder faults are the learned angles of `angles.py`, in degrees: the neck's forward flexion is
+named a dropping head or a head pushed forward by which of the two the picture shows more of. A head that grew
+markedly in the picture relative to the shoulders is pushed forward whatever the angle says (the model sees half
+of a forward head on some cameras).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
 from . import thresholds as th
-from .baseline import Baseline
+from .angles import AngleModel
+from .baseline import NECK_ANGLE, SHOULDER_ANGLE, Baseline
 from .metrics import BodyMetrics
 
 FAULTS = ("head_drop", "forward_head", "shoulders_raised", "side_lean", "too_close")
@@ -42,7 +50,7 @@ class Assessment:
 
 
 def assess(metrics: BodyMetrics | None, people: int, brightness: tuple[float, float], baseline: Baseline,
-           sensitivity: float = 1.0) -> Assessment:
+           angles: AngleModel, sensitivity: float = 1.0) -> Assessment:
     """Judge one sample. `people` is how many poses the model found (0 with metrics None means nobody)."""
     mean, std = brightness
     if mean < th.DARK_MEAN or std < th.BLANK_STD:
@@ -53,75 +61,61 @@ def assess(metrics: BodyMetrics | None, people: int, brightness: tuple[float, fl
         if people:
             return Assessment("uncertain", "ears or shoulders not measurable")
         return Assessment("absent", "nobody in view")
-    width0 = baseline.mean("shoulder_width")
-    scale = metrics.shoulder_width / width0
-    if (
-        abs(metrics.center_x - baseline.mean("center_x")) > th.MAX_OFFSET_WIDTHS * width0
-        or baseline.mean("shoulder_y") - metrics.shoulder_y > th.MAX_RISE_WIDTHS * width0
-        or not th.SCALE_RANGE[0] <= scale <= th.SCALE_RANGE[1]
-    ):
-        return Assessment("absent", "nobody at the calibrated spot")
-    if metrics.visibility < th.MIN_VISIBILITY:
-        return Assessment("uncertain", "ears or shoulders hidden")
-    if metrics.face_turn_deg > th.MAX_FACE_TURN_DEG:
-        return Assessment("uncertain", "face turned away")
+    gate = _gate(metrics, baseline)
+    if gate is not None:
+        return gate
 
-    deviations = _deviations(metrics, baseline)
-    thresholds = _thresholds(baseline, sensitivity)
-    scores = {name: max(0.0, deviations[name]) / thresholds[name] for name in FAULTS}
-    return Assessment(
-        "measured",
-        scores=scores,
-        deviations=deviations,
-        neck_angle_deg=neck_angle_deg(metrics, baseline),
-        shoulder_angle_deg=math.degrees(math.asin(max(-1.0, min(1.0, 2 * deviations["shoulders_raised"])))),
-    )
-
-
-def neck_angle_deg(m: BodyMetrics, b: Baseline) -> float:
-    """Forward tilt of the shoulder-to-ear chain, in degrees from the calibrated upright posture.
-
-    When the head comes forward by d relative to the shoulders, it gets nearer the camera than they are, so the
-    ear width grows relative to the shoulder width: m = head_ratio / upright head_ratio = Zs / Zh, and
-    d = Zs * (1 - 1/m), with Zs the shoulders' distance (`camera_distance`, in shoulder widths). The chain's
-    height is what the image shows of it, the neck gap. The angle is atan(d / neck gap).
-
-    This beats arccos(gap / upright gap): at a desk the shoulders come forward too, which shrinks the gap far
-    more than the tilt alone (33 % for a true 21° on the rendered clips), and the cosine is blind near upright.
-    """
-    forward = m.camera_distance * (1.0 - b.mean("head_ratio") / m.head_ratio)
-    return math.degrees(math.atan2(forward, max(m.neck_gap, 1e-6)))
-
-
-def _deviations(m: BodyMetrics, b: Baseline) -> dict[str, float]:
-    width0 = b.mean("shoulder_width")
-    shoulder_rise = (b.mean("shoulder_y") - m.shoulder_y) / width0
-    ear_rise = (b.mean("ear_y") - m.ear_y) / width0
-    return {
-        "head_drop": 1.0 - m.neck_gap / b.mean("neck_gap"),
-        "forward_head": m.head_ratio / b.mean("head_ratio") - 1.0,
-        # Sitting up taller lifts ears and shoulders together: only the part the ears did not share is a shrug.
-        "shoulders_raised": shoulder_rise - max(0.0, ear_rise),
-        "side_lean": max(abs(m.shoulder_tilt_deg - b.mean("shoulder_tilt_deg")),
-                         abs(m.head_roll_deg - b.mean("head_roll_deg"))),
-        "too_close": m.ear_width / b.mean("ear_width") - 1.0,
+    neck, shoulder = angles.angles(metrics, baseline)
+    head_growth = metrics.head_ratio / baseline.mean("head_ratio") - 1.0
+    ears_lower = (metrics.ear_y - baseline.mean("ear_y")) / baseline.mean("shoulder_width")
+    deviations = {
+        "neck": neck,
+        "head_growth": head_growth,
+        "shoulders_raised": shoulder,
+        "side_lean": max(abs(metrics.shoulder_tilt_deg - baseline.mean("shoulder_tilt_deg")),
+                         abs(metrics.head_roll_deg - baseline.mean("head_roll_deg"))),
+        "too_close": metrics.ear_width / baseline.mean("ear_width") - 1.0,
     }
+    thresholds = _thresholds(baseline, sensitivity)
+    score = {name: max(0.0, value) / thresholds[name] for name, value in deviations.items()}
+    pushed = head_growth >= th.FORWARD_HEAD_SHARE * ears_lower
+    scores = {
+        "head_drop": 0.0 if pushed else score["neck"],
+        "forward_head": max(score["head_growth"], score["neck"] if pushed else 0.0),
+        **{name: score[name] for name in ("shoulders_raised", "side_lean", "too_close")},
+    }
+    return Assessment("measured", scores=scores, deviations=deviations, neck_angle_deg=neck,
+                      shoulder_angle_deg=shoulder)
+
+
+def _gate(m: BodyMetrics, b: Baseline) -> Assessment | None:
+    """Why this sample says nothing about posture, if it does not."""
+    width0 = b.mean("shoulder_width")
+    scale = m.shoulder_width / width0
+    if (abs(m.center_x - b.mean("center_x")) > th.MAX_OFFSET_WIDTHS * width0
+            or b.mean("shoulder_y") - m.shoulder_y > th.MAX_RISE_WIDTHS * width0
+            or not th.SCALE_RANGE[0] <= scale <= th.SCALE_RANGE[1]):
+        return Assessment("absent", "nobody at the calibrated spot")
+    if m.visibility < th.MIN_VISIBILITY:
+        return Assessment("uncertain", "ears or shoulders hidden")
+    if abs(m.face_turn_deg - b.mean("face_turn_deg")) > th.MAX_FACE_TURN_DEG:
+        return Assessment("uncertain", "face turned away")
+    if abs(m.torso_turn_deg - b.mean("torso_turn_deg")) > th.MAX_TORSO_TURN_DEG:
+        return Assessment("uncertain", "turned away (talking to someone?)")
+    if m.arms_raised > th.ARMS_RAISED_WIDTHS:
+        return Assessment("uncertain", "arms raised (stretching)")
+    if m.hand_to_face < th.HAND_AT_FACE_WIDTHS:
+        return Assessment("uncertain", "a hand at the face (drinking, resting the chin)")
+    return None
 
 
 def _thresholds(b: Baseline, sensitivity: float) -> dict[str, float]:
-    width0 = b.mean("shoulder_width")
     noise = {
-        "head_drop": b.sd("neck_gap") / b.mean("neck_gap"),
-        "forward_head": b.sd("head_ratio") / b.mean("head_ratio"),
-        "shoulders_raised": b.sd("shoulder_y") / width0,
-        "side_lean": max(b.sd("shoulder_tilt_deg"), b.sd("head_roll_deg")),
-        "too_close": b.sd("ear_width") / b.mean("ear_width"),
+        "neck": max(th.NECK_FLOOR_DEG, th.NOISE_SPREADS * b.sd(NECK_ANGLE)),
+        "head_growth": max(th.HEAD_GROWTH_FLOOR, th.NOISE_SPREADS * b.sd("head_ratio") / b.mean("head_ratio")),
+        "shoulders_raised": max(th.SHOULDER_FLOOR_DEG, th.NOISE_SPREADS * b.sd(SHOULDER_ANGLE)),
+        "side_lean": max(th.SIDE_LEAN_FLOOR_DEG, th.NOISE_SPREADS * max(b.sd("shoulder_tilt_deg"),
+                                                                          b.sd("head_roll_deg"))),
+        "too_close": max(th.TOO_CLOSE_FLOOR, th.NOISE_SPREADS * b.sd("ear_width") / b.mean("ear_width")),
     }
-    floors = {
-        "head_drop": th.NECK_DROP_FLOOR,
-        "forward_head": th.HEAD_FORWARD_FLOOR,
-        "shoulders_raised": th.SHOULDER_RISE_FLOOR,
-        "side_lean": th.SIDE_LEAN_FLOOR_DEG,
-        "too_close": th.TOO_CLOSE_FLOOR,
-    }
-    return {name: max(floors[name], th.NOISE_SPREADS * noise[name]) / sensitivity for name in FAULTS}
+    return {name: limit / sensitivity for name, limit in noise.items()}

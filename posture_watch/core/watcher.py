@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from . import thresholds as th
 from .advice import AdviceBook, spoken_duration
+from .angles import AngleModel
 from .baseline import Baseline
 from .drift import SetupDrift
 from .events import (
@@ -131,9 +132,10 @@ class BreakClock:
 
 
 class Watcher:
-    def __init__(self, baseline: Baseline, settings: WatchSettings | None = None) -> None:
+    def __init__(self, baseline: Baseline, angles: AngleModel, settings: WatchSettings | None = None) -> None:
         self.settings = settings or WatchSettings()
         self.baseline = baseline
+        self.angles = angles
         self.policy = AlertPolicy(self.settings.policy)
         self.advice = AdviceBook()
         self.drift = SetupDrift()
@@ -154,7 +156,8 @@ class Watcher:
             return []
         person = main_person(obs.poses, self.baseline.mean("center_x"))
         metrics = measure(person) if person is not None else None
-        assessment = assess(metrics, len(obs.poses), obs.brightness, self.baseline, self.settings.sensitivity)
+        assessment = assess(metrics, len(obs.poses), obs.brightness, self.baseline, self.angles,
+                            self.settings.sensitivity)
         decision = self.policy.update(assessment, obs.t)
         self._decision = decision
         events: list[Event] = [Sampled(obs.t, obs.frame_index, assessment, decision)]
