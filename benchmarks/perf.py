@@ -51,7 +51,7 @@ import posture_watch
 from posture_watch.core.baseline import Baseline
 from posture_watch.core.landmarks import Observation
 from posture_watch.core.watcher import Watcher
-from posture_watch.pose import PoseEstimator, brightness, load_model, native_stderr_silenced
+from posture_watch.pose import PoseEstimator, brightness, load_angle_model, load_model, native_stderr_silenced
 from posture_watch.sources import PacedClipSource
 from posture_watch.store import load_baseline
 
@@ -426,7 +426,7 @@ def pipeline_pass(jpegs: list[bytes], fps: float, baseline: Baseline, frames: in
     estimator observes (pose) and the watcher judges (brightness, metrics, assessment, policy)."""
     spent = dict.fromkeys(("capture_decode", "pose", "metrics_policy"), 0.0)
     with PoseEstimator() as estimator:
-        watcher = Watcher(baseline)
+        watcher = Watcher(baseline, load_angle_model())
         for k in range(MODEL_WARMUP_FRAMES + frames):
             t = k / fps
             t0 = time.process_time()
