@@ -1,8 +1,9 @@
-"""The published accuracy targets, enforced: every labelled clip in samples/ replayed through the real model.
+"""The published accuracy targets, enforced: every labelled clip of samples/library.csv replayed through the real
+model, its tune part and its check part alike (issue: the angles must hold for any webcam and any body).
 
-A change that makes detection worse fails here. Targets (issue "accuracy benchmark"): every slouch caught, zero
-false alerts, state accuracy >= 95 %, `away` within 2 s of leaving, neck angle median error <= 5 degrees on the
-rendered clips whose labels hold the true angle.
+Targets: every hunch caught and zero false alerts at alert-after 3 s; state accuracy >= 97 % pooled and >= 90 % on
+every clip; `away` within 2 s of leaving; the neck and shoulder angles' median absolute error <= 5 degrees on
+every sweep (one body, one camera) and <= 3 degrees pooled, over frames whose true angle is at least 5 degrees.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import pytest
 from benchmarks import accuracy
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
@@ -22,37 +24,52 @@ def result() -> dict[str, Any]:
     return accuracy.run(ROOT / "samples")
 
 
-def test_the_library_is_complete(result: dict[str, Any]) -> None:
+def scenario(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in result["clips"] if c["kind"] == "scenario"]
+
+
+def sweeps(result: dict[str, Any]) -> list[dict[str, Any]]:
+    return [c for c in result["clips"] if c["kind"] == "sweep"]
+
+
+def test_the_library_covers_both_parts_bodies_and_cameras(result: dict[str, Any]) -> None:
     clips = result["clips"]
-    assert len(clips) >= 12
-    assert sum(c["neck_error_deg"] is not None for c in clips) >= 2, "rendered clips with true angles"
+    assert {c["part"] for c in clips} == {"tune", "check"}
+    assert len({c["body"] for c in sweeps(result)}) >= 6, "bodies in the angle sweep"
+    assert len({c["camera"] for c in sweeps(result)}) >= 10, "camera placements in the angle sweep"
     assert sum(c["departures"] for c in clips) >= 1, "a clip where the person leaves"
+    check_bodies = {c["body"] for c in clips if c["part"] == "check"}
+    tune_bodies = {c["body"] for c in clips if c["part"] == "tune"}
+    assert check_bodies - tune_bodies, "bodies no threshold was tuned on"
 
 
-def test_every_slouch_is_caught(result: dict[str, Any]) -> None:
-    missed = [c["clip"] for c in result["clips"] if c["caught"] < c["episodes"]]
+def test_every_hunch_is_caught(result: dict[str, Any]) -> None:
+    missed = [c["clip"] for c in scenario(result) if c["caught"] < c["episodes"]]
     assert not missed, f"slouches missed in {missed}"
 
 
 def test_no_false_alerts(result: dict[str, Any]) -> None:
-    noisy = {c["clip"]: c["false_alerts"] for c in result["clips"] if c["false_alerts"]}
+    noisy = {c["clip"]: c["false_alerts"] for c in scenario(result) if c["false_alerts"]}
     assert not noisy, f"false alerts: {noisy}"
 
 
 def test_state_accuracy(result: dict[str, Any]) -> None:
-    assert result["totals"]["state_accuracy"] >= 0.95
-    weak = {c["clip"]: c["state_accuracy"] for c in result["clips"]
-            if c["state_accuracy"] is not None and c["state_accuracy"] < 0.85}
-    assert not weak, f"clips far below target: {weak}"
+    assert result["totals"]["all"]["state_accuracy"] >= 0.97
+    weak = {c["clip"]: c["state_accuracy"] for c in scenario(result)
+            if c["state_accuracy"] is not None and c["state_accuracy"] < 0.90}
+    assert not weak, f"clips below 90 %: {weak}"
 
 
 def test_away_is_reported_within_two_seconds(result: dict[str, Any]) -> None:
-    slow = {c["clip"]: c["away_delay_s"] for c in result["clips"]
+    slow = {c["clip"]: c["away_delay_s"] for c in scenario(result)
             if c["away_delay_s"] is not None and c["away_delay_s"] > 2.0}
     assert not slow, f"away reported late: {slow}"
 
 
-def test_neck_angle_error_on_rendered_clips(result: dict[str, Any]) -> None:
-    off = {c["clip"]: c["neck_error_deg"] for c in result["clips"]
-           if c["neck_error_deg"] is not None and c["neck_error_deg"] > 5.0}
-    assert not off, f"neck angle median error above 5 degrees: {off}"
+@pytest.mark.parametrize("angle", ["neck", "shoulder"])
+def test_angles_hold_on_every_camera_and_body(result: dict[str, Any], angle: str) -> None:
+    off = {f"{c['body']}/{c['camera']}": c[f"{angle}_error_deg"] for c in sweeps(result)
+           if c[f"{angle}_error_deg"] is not None and c[f"{angle}_error_deg"] > 5.0}
+    assert not off, f"{angle} angle median error above 5 degrees: {off}"
+    for part, totals in result["totals"].items():
+        assert totals[f"{angle}_error_pooled_deg"] <= 3.0, f"{angle}, {part}: {totals}"

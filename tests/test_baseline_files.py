@@ -28,7 +28,8 @@ def test_round_trip_and_private_mode(tmp_path: Path) -> None:
     (None, "no baseline at"),
     ("{not json", "not valid JSON"),
     ('{"schema": 99, "metrics": {}}', "format version 99"),
-    ('{"schema": 1, "metrics": {}}', "missing fields"),
+    ('{"schema": 2, "metrics": {}}', "missing fields"),
+    ('{"schema": 1, "metrics": {}}', "format version 1, this posture-watch reads version 2"),
     ("[1, 2]", "format version None"),
 ])
 def test_broken_files_are_explained(tmp_path: Path, content: str | None, message: str) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from posture_watch.core.baseline import METRIC_NAMES
+from posture_watch.core.baseline import STAT_NAMES
 from posture_watch.store import load_baseline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,7 +20,7 @@ CLIPS = sorted(p.stem for p in (ROOT / "samples").glob("*.mp4"))
 @pytest.mark.parametrize("name", CLIPS)
 def test_every_clip_has_a_loadable_baseline(name: str) -> None:
     baseline = load_baseline(ROOT / "calibration" / f"{name}.json")
-    assert set(baseline.stats) == set(METRIC_NAMES) and baseline.samples >= 5
+    assert set(baseline.stats) == set(STAT_NAMES) and baseline.samples >= 5
 
 
 def test_committed_baseline_matches_a_fresh_calibration(tmp_path: Path) -> None:
@@ -31,7 +31,7 @@ def test_committed_baseline_matches_a_fresh_calibration(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     new = json.loads(fresh.read_text())["metrics"]
     old = json.loads((ROOT / "calibration" / "hunch_slow.json").read_text())["metrics"]
-    for name in ("neck_gap", "head_ratio", "shoulder_width", "ear_width", "camera_distance"):
+    for name in ("neck_gap", "head_ratio", "shoulder_width", "ear_width", "world_neck_length"):
         assert new[name]["mean"] == pytest.approx(old[name]["mean"], rel=0.05), name
 
 

@@ -103,7 +103,7 @@ def test_calibrate_from_a_clip_then_replay_with_that_baseline(tmp_path: Path) ->
     done = cli("calibrate", "--camera", str(HUNCH), "--seconds", "2", config=tmp_path)
     assert done.returncode == 0, done.stderr
     saved = tmp_path / "baseline.json"
-    assert json.loads(saved.read_text())["schema"] == 1
+    assert json.loads(saved.read_text())["schema"] == 2
     assert (saved.stat().st_mode & 0o777) == 0o600
     replayed = cli("replay", str(HUNCH), "--baseline", str(saved), "--alert-after", "2", "--json", config=tmp_path)
     assert replayed.returncode == 0 and json.loads(replayed.stdout)["alerts"]

@@ -30,9 +30,10 @@ from posture_watch.core.events import (
 from posture_watch.core.landmarks import Observation
 from posture_watch.core.policy import PolicySettings
 from posture_watch.core.watcher import SamplingPlan, Watcher, WatchSettings
-from tests.synthetic import figure, upright_baseline
+from tests.synthetic import figure, geometric_angle_model, upright_baseline
 
 BRIGHT = (120.0, 50.0)
+MODEL = geometric_angle_model()
 DARK = (4.0, 2.0)
 SETTINGS = WatchSettings(PolicySettings(alert_after=10, cooldown=60), break_after=None)
 
@@ -42,7 +43,7 @@ def upright(t: float) -> Observation:
 
 
 def hunched(t: float) -> Observation:
-    return Observation(t, 0, (figure(drop=0.3),), BRIGHT)
+    return Observation(t, 0, (figure(flex_deg=30),), BRIGHT)
 
 
 def nobody(t: float) -> Observation:
@@ -68,14 +69,14 @@ def of(kind: type, events: Iterable[Event]) -> list:
 
 @pytest.fixture
 def watcher() -> Watcher:
-    return Watcher(upright_baseline(), SETTINGS)
+    return Watcher(upright_baseline(), MODEL, SETTINGS)
 
 
 def test_a_lasting_hunch_alerts_once_with_advice(watcher: Watcher) -> None:
     events = feed(watcher, upright, 0, 5) + feed(watcher, hunched, 5, 30)
     alerts = of(AlertRaised, events)
     assert [round(a.t, 1) for a in alerts] == [15.5]  # slouching from 5.5 s, alert-after 10 s
-    assert alerts[0].title == "Head dropping toward the desk" and alerts[0].urgency == "normal"
+    assert alerts[0].title == "Head pushed forward" and alerts[0].urgency == "normal"
     assert [(e.previous, e.state) for e in of(StateChanged, events)] == [("uncertain", "upright"),
                                                                           ("upright", "slouching")]
     assert len(of(Sampled, events)) == 60
@@ -146,7 +147,7 @@ def test_session_commands_are_not_the_watchers(watcher: Watcher) -> None:
 
 
 def test_break_reminder_after_continuous_presence() -> None:
-    watcher = Watcher(upright_baseline(), WatchSettings(break_after=600))
+    watcher = Watcher(upright_baseline(), MODEL, WatchSettings(break_after=600))
     events = feed(watcher, upright, 0, 1600, step=10)
     reminders = of(BreakReminderDue, events)
     # Due at 600 s, then again 15 min later if the user stays.
@@ -155,7 +156,7 @@ def test_break_reminder_after_continuous_presence() -> None:
 
 
 def test_a_short_absence_does_not_reset_the_break_clock_but_five_minutes_do() -> None:
-    watcher = Watcher(upright_baseline(), WatchSettings(break_after=600))
+    watcher = Watcher(upright_baseline(), MODEL, WatchSettings(break_after=600))
     feed(watcher, upright, 0, 400, step=10)
     feed(watcher, nobody, 400, 520, step=10)  # two minutes away: not a break
     assert [r.t for r in of(BreakReminderDue, feed(watcher, upright, 520, 700, step=10))] == [600]
@@ -166,7 +167,7 @@ def test_a_short_absence_does_not_reset_the_break_clock_but_five_minutes_do() ->
 
 
 def test_taking_a_break_or_later_moves_the_reminder() -> None:
-    watcher = Watcher(upright_baseline(), WatchSettings(break_after=600))
+    watcher = Watcher(upright_baseline(), MODEL, WatchSettings(break_after=600))
     feed(watcher, upright, 0, 610, step=10)
     assert watcher.command(RemindLater(120), 610)[0] == "break reminder in 2 min"
     assert [r.t for r in of(BreakReminderDue, feed(watcher, upright, 610, 800, step=10))] == [730]
