@@ -8,6 +8,8 @@ from __future__ import annotations
 
 # --- Measuring a pose -----------------------------------------------------------------------------------------
 
+MIN_FRAME_SIZE = (64, 48)  # smaller pictures cannot show a person's ears and shoulders
+MAX_FRAME_SIZE = (7680, 4320)  # 8K: beyond it a frame costs hundreds of MB and no webcam delivers it
 MIN_SHOULDER_WIDTH_PX = 4.0  # below this the shoulders collapse onto each other: nothing to measure
 MIN_EAR_WIDTH_PX = 2.0
 ASSUMED_HFOV_DEG = 62.0  # horizontal field of view of a typical webcam
