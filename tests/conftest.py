@@ -50,7 +50,10 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
 
 @pytest.fixture
 def private_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A fresh, empty D-Bus session bus; DBUS_SESSION_BUS_ADDRESS points at it for the test. Yields the address."""
+    """A fresh, empty D-Bus session bus; DBUS_SESSION_BUS_ADDRESS points at it for the test. Yields the address.
+    Skips without dbus-daemon."""
+    if not shutil.which("dbus-daemon"):
+        pytest.skip("needs the Debian package dbus (dbus-daemon)")
     proc = subprocess.Popen(
         ["dbus-daemon", f"--config-file={SESSION_BUS_CONF}", "--nofork", "--print-address=1"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -59,6 +62,13 @@ def private_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
     yield address
     stop_process(proc)
+
+
+@pytest.fixture
+def notify_send() -> None:
+    """Skips without notify-send: plyer's only way to the desktop on Linux without dbus-python."""
+    if not shutil.which("notify-send"):
+        pytest.skip("needs the Debian package libnotify-bin (notify-send, used by plyer)")
 
 
 @pytest.fixture
