@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import io
+import logging
 import os
 import sys
 import zipfile
@@ -25,6 +26,11 @@ from .store import read_limited, shown
 
 if TYPE_CHECKING:
     from .sources import Frame
+
+# MediaPipe's vision package imports Matplotlib (for its drawing helpers, which posture-watch does not use), and
+# Matplotlib warns on stderr when the home folder is read-only ("created a temporary cache directory ...") and
+# while it builds its font cache. Its errors still show; its warnings are about a library we never call.
+logging.getLogger("matplotlib").setLevel(logging.ERROR)
 
 BUNDLED_MODEL = "pose_landmarker_lite.task"
 BUNDLED_SHA256 = "59929e1d1ee95287735ddd833b19cf4ac46d29bc7afddbbf6753c459690d574a"
