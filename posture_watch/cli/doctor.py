@@ -26,6 +26,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 def doctor_command(args: argparse.Namespace) -> int:
     from ..doctor import run_checks
 
+    common.interrupt_on_signals()
     checks = run_checks(args.model, lambda: common.camera_opener(args, LiveClock())(0.0))
     for check in checks:
         print(f"{'ok     ' if check.ok else 'PROBLEM'}  {check.label}: {check.detail}")

@@ -44,9 +44,10 @@ FIRST_RUN_CALIBRATION_S = 5.0
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    camera, model, policy = common.camera_options(), common.model_options(), common.policy_options()
+    camera, model = common.camera_options(), common.model_options()
     run = sub.add_parser(
-        "run", parents=[camera, model, policy], help="watch your posture through the webcam",
+        "run", parents=[camera, model, common.policy_options(running=True)],
+        help="watch your posture through the webcam",
         formatter_class=common.Formatter, epilog=RUN_EXAMPLES,
         description="Watch through the webcam and alert when a bad posture lasts. Starts with calibration if "
         "there is no baseline yet. Ctrl-C (or SIGTERM, SIGHUP) stops in any phase; SIGUSR1 pauses and resumes. "
@@ -55,7 +56,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                      help=f"baseline to use (default {common.shown_default_baseline()})")
     run.add_argument("--notifier", choices=("auto", "desktop", "plyer", "console", "none"), default="auto",
                      help="where alerts go (default auto: desktop notification, else the terminal)")
-    run.add_argument("--interval", type=common.positive_seconds, default=1.5, metavar="SECONDS",
+    run.add_argument("--interval", type=common.interval, default=th.STEADY_INTERVAL_S, metavar="SECONDS",
                      help="seconds between samples while nothing changes (default %(default)g)")
     run.set_defaults(command=run_command)
 
@@ -64,7 +65,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         formatter_class=common.Formatter, epilog=CALIBRATE_EXAMPLES,
         description="Sit upright, look at the screen and keep still for a few seconds: the baseline measured now "
         "is what every later sample is compared with. At a terminal, a failed calibration offers a retry.")
-    cal.add_argument("--seconds", type=common.seconds, default=FIRST_RUN_CALIBRATION_S,
+    cal.add_argument("--seconds", type=common.calibration_seconds, default=FIRST_RUN_CALIBRATION_S,
                      help="how long to measure (default %(default)g)")
     cal.add_argument("--output", type=Path, metavar="FILE",
                      help=f"where to save it (default {common.shown_default_baseline()})")
@@ -74,11 +75,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def calibrate_command(args: argparse.Namespace) -> int:
     from ..pose import PoseEstimator
 
-    if args.seconds < th.CALIBRATION_MIN_SECONDS:
-        raise PostureWatchError(f"--seconds must be at least {th.CALIBRATION_MIN_SECONDS:g}: a baseline "
-                                "needs a few frames to measure")
     mailbox = Mailbox()
     common.stop_on_signals(mailbox)
+    common.check_camera_file(args)
     clock = LiveClock()
     with PoseEstimator(args.model) as estimator:
         session = Session(estimator, common.camera_opener(args, clock), WatchSettings(),
@@ -123,9 +122,7 @@ def run_command(args: argparse.Namespace) -> int:
 
     mailbox = Mailbox()
     common.stop_on_signals(mailbox, pause_toggle=True)  # before the model loads: a signal then is not fatal
-    if args.cooldown < th.MIN_COOLDOWN_S:
-        raise PostureWatchError(f"--cooldown must be at least {th.MIN_COOLDOWN_S:g} s for a running watcher "
-                                "(more often is nagging)")
+    common.check_camera_file(args)
     settings = common.watch_settings(args, args.interval)
     path = common.baseline_path(args)
     baseline = load_baseline(path) if args.baseline is not None or path.exists() else None
@@ -136,7 +133,8 @@ def run_command(args: argparse.Namespace) -> int:
         with PoseEstimator(args.model) as estimator:
             session = Session(estimator, common.camera_opener(args, clock), settings, baseline, clock=clock,
                               mailbox=mailbox)
-            session.subscribe(ConsoleReport(clock))
+            session.subscribe(ConsoleReport(clock, watching=f"Watching ({args.camera}); Ctrl-C to stop, SIGUSR1 "
+                                                          "to pause."))
             session.subscribe(alerts)
             try:
                 if baseline is None:
@@ -144,7 +142,6 @@ def run_command(args: argparse.Namespace) -> int:
                     baseline = calibrate_at_terminal(session, FIRST_RUN_CALIBRATION_S)
                     keep_baseline(baseline, path)
                     session.use_baseline(baseline)
-                common.say(f"Watching ({args.camera}); Ctrl-C to stop, SIGUSR1 to pause.")
                 reason = session.run()
             except SessionStopped as stop:
                 reason = stop.reason
@@ -165,14 +162,20 @@ def keep_baseline(baseline: Baseline, path: Path) -> None:
 
 
 class ConsoleReport:
-    """A session subscriber: what a running watcher says on the terminal, one line per change."""
+    """A session subscriber: what a running watcher says on the terminal, one line per change. `watching` is
+    said when the camera first opens to watch (not before: a camera that cannot be opened is the only line)."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, watching: str | None = None) -> None:
         self._clock = clock
+        self._watching = watching
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, CalibrationStarted):  # an instruction, not a report
             common.say(f"Calibrating: sit upright, look at the screen and keep still for {event.seconds:g} s ...")
+            return
+        if isinstance(event, CameraChanged) and event.status == "open" and self._watching:
+            common.say(self._watching)
+            self._watching = None
             return
         line = self._line(event)
         if line is not None:

@@ -57,7 +57,12 @@ DRIFT_AFTER_S = 120.0  # sitting elsewhere this long is a moved setup, not a mom
 
 ALERT_AFTER_S = 60.0  # a slouch must last this long: glances and fidgets (seconds) never alert
 COOLDOWN_S = 600.0
-MIN_COOLDOWN_S = 5.0  # a running watcher never notifies more often than this, whatever the settings say
+# A running watcher never notifies more often than this, whatever the settings say. Each alert replaces the notice
+# before it, and the longest (title and body) is 40 words: 10-12 s of reading at 200-250 words a minute, plus a
+# moment to sit up (a slouch ends 0.5 s after the user straightens). A shorter cooldown would replace a notice
+# before it has been read, about a hunch that cannot have been fixed yet. (Replays, which send nothing, may go
+# lower.)
+MIN_COOLDOWN_S = 15.0
 ENTER_AFTER_S = 0.5  # a fault must hold this long before the state says slouching
 LEAVE_AFTER_S = 0.5
 LEAVE_LEVEL = 0.6  # hysteresis: a slouch ends only when every score stays below 60 % of its threshold
@@ -67,6 +72,7 @@ UNCERTAIN_AFTER_S = 1.0
 # --- Sampling ------------------------------------------------------------------------------------------------------
 
 STEADY_INTERVAL_S = 1.5  # an alert needs a posture to last a minute: sampling more often is waste
+INTERVAL_RANGE_S = (0.1, 3600.0)  # what --interval accepts: every frame of a 10 fps camera .. once an hour
 CONFIRM_INTERVAL_S = 0.3  # only while a change of state is being confirmed
 AWAY_INTERVAL_S = 3.0  # nobody at the desk
 
