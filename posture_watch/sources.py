@@ -17,6 +17,7 @@ grab every frame so the driver's queue never holds stale frames, and retrieve on
 from __future__ import annotations
 
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -280,11 +281,15 @@ class PacedClipSource(_Source):
 def _lock_device(path: Path) -> int:
     """Hold the clip like a driver holds a webcam: exclusively, while open."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # O_NONBLOCK: a named pipe would otherwise block the open until a writer came, deaf to every signal.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise CameraUnavailable(f"{shown(path)}: no such video file", busy=False) from None
     except OSError as err:
         raise CameraUnavailable(f"cannot open {shown(path)}: {err.strerror}", busy=False) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CameraUnavailable(f"{shown(path)} is not a video file", busy=False)
     if fcntl is None:
         return fd
     try:
@@ -300,9 +305,16 @@ def _lock_device(path: Path) -> int:
 FrameSource = VideoFileSource | CameraSource | PacedClipSource
 
 
-def _open_video(path: Path) -> cv2.VideoCapture:
-    if not path.is_file():
+def check_video_file(path: Path) -> None:
+    """Refuse at once what cannot be a clip: a missing path, a folder, a device or a pipe."""
+    if not path.exists():
         raise PostureWatchError(f"{shown(path)}: no such video file")
+    if not path.is_file():
+        raise PostureWatchError(f"{shown(path)} is not a video file")
+
+
+def _open_video(path: Path) -> cv2.VideoCapture:
+    check_video_file(path)
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         cap.release()

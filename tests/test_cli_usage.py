@@ -223,3 +223,27 @@ def test_the_suite_skips_what_needs_debian_packages(tmp_path: Path) -> None:
     summary = done.stdout.strip().splitlines()[-1]
     assert done.returncode == 0 and re.fullmatch(r"\d+ passed, \d+ skipped in .*", summary), done.stdout[-3000:]
     assert "needs the Debian package dbus (dbus-daemon)" in done.stdout
+
+
+@pytest.mark.parametrize(("args", "text"), [
+    (["replay", "{fifo}"], "fifo is not a video file"),
+    (["run", "--camera", "{fifo}"], "fifo is not a video file"),
+    (["calibrate", "--camera", "/dev/zero"], "/dev/zero is not a video file"),
+    (["run", "--camera", "{tmp}"], "is not a video file"),
+    (["replay", str(HUNCH), "--baseline", "{fifo}"], "fifo is not a regular file"),
+    (["replay", str(HUNCH), "--model", "/dev/zero"], "/dev/zero is not a regular file"),
+    (["run", "--baseline", "/dev/zero"], "/dev/zero is not a regular file"),
+])
+def test_pipes_devices_and_folders_are_one_line_never_a_hang(tmp_path: Path, args: list[str], text: str) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)  # opening it for reading waited for a writer forever, and no signal could end that wait
+    done = cli(*(a.format(fifo=fifo, tmp=tmp_path) for a in args), config=tmp_path, timeout=60)
+    one_clear_line(done, text)
+
+
+def test_doctor_reports_a_pipe_as_camera_and_goes_on(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    done = cli("doctor", "--camera", str(fifo), config=tmp_path, timeout=60)
+    assert done.returncode == 1 and len(done.stdout.splitlines()) == 4, done
+    assert "PROBLEM  camera: " in done.stdout and "fifo is not a video file" in done.stdout

@@ -16,9 +16,8 @@ from ..core import thresholds as th
 from ..core.events import Quit, TogglePause
 from ..core.policy import PolicySettings
 from ..core.watcher import SamplingPlan, WatchSettings
-from ..errors import PostureWatchError
 from ..session import LiveClock, Mailbox
-from ..sources import CameraSource, FrameSource, PacedClipSource
+from ..sources import CameraSource, FrameSource, PacedClipSource, check_video_file
 from ..store import default_baseline_path, shown
 
 MAX_SECONDS = 7 * 24 * 3600.0
@@ -90,8 +89,8 @@ def camera_index(text: str) -> int | None:
 
 def check_camera_file(args: argparse.Namespace) -> None:
     """A clip named as the camera must exist: said at once, not after loading the pose model."""
-    if camera_index(args.camera) is None and not Path(args.camera).is_file():
-        raise PostureWatchError(f"{shown(Path(args.camera))}: no such video file")
+    if camera_index(args.camera) is None:
+        check_video_file(Path(args.camera))
 
 
 def duration(text: str) -> float:

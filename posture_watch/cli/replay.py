@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import PostureWatchError
 from ..session import Mailbox
-from ..store import load_baseline, shown
+from ..sources import check_video_file
+from ..store import load_baseline
 from . import common
 from .watch import Interrupted
 
@@ -47,8 +47,7 @@ def replay_command(args: argparse.Namespace) -> int:
     from ..replay import replay, timeline_text, to_json
     from ..session import SessionStopped
 
-    if not args.video.is_file():
-        raise PostureWatchError(f"{shown(args.video)}: no such video file")
+    check_video_file(args.video)
     baseline = (load_baseline(args.baseline) if args.baseline
                 else DEFAULT_CALIBRATE_FIRST_S if args.calibrate_first is None else args.calibrate_first)
     mailbox = Mailbox()
