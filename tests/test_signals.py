@@ -24,15 +24,17 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from posture_watch.core.events import CalibrationStarted, CameraChanged, Event, Paused, Sampled
+from posture_watch.core.events import CalibrationStarted, CameraChanged, Event, GetStatus, Paused, Sampled
+from posture_watch.core.watcher import WatchSettings
 from posture_watch.pose import PoseEstimator, bundled_model_path
-from posture_watch.session import LiveClock, Mailbox, Session, SessionStopped
+from posture_watch.session import LiveClock, Mailbox, Reply, Session, SessionStopped
 from posture_watch.sources import PacedClipSource
 from posture_watch.store import load_baseline
 from tests.test_cli import HUNCH, ROOT
@@ -283,6 +285,23 @@ def test_sigusr1_while_watching_pauses_and_resumes(spawn: Spawn, tmp_path: Path)
     assert sum("paused over" in line for line in lines) == 2
 
 
+def test_watching_is_said_when_a_camera_busy_at_start_comes_back(spawn: Spawn, tmp_path: Path) -> None:
+    held = os.open(HUNCH, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)  # another program has the camera
+    try:
+        run = spawn(["run", "--camera", str(HUNCH), "--loop", "--notifier", "none", "--baseline", str(BASELINE)],
+                    tmp_path)
+        run.wait_for("camera busy")
+    finally:
+        os.close(held)
+    run.wait_for("Watching (")  # retried after 5 s
+    run.send("SIGTERM")
+    code, _, lines = run.finish()
+    assert_clean(code, lines, 0, "Stopped (SIGTERM).")
+    watching = next(i for i, line in enumerate(lines) if line.startswith("Watching ("))
+    assert "camera back" in lines[watching + 1] and all("Watching" not in line for line in lines[:watching])
+
+
 # --- one-shot commands
 
 
@@ -371,7 +390,6 @@ def camera_is_free(path: Path) -> bool:
 
 def session_with_signals(estimator: PoseEstimator, with_baseline: bool) -> tuple[Session, list[Event]]:
     from posture_watch.cli.common import stop_on_signals
-    from posture_watch.core.watcher import WatchSettings
 
     mailbox, clock = Mailbox(), LiveClock()
     stop_on_signals(mailbox, pause_toggle=True)
@@ -414,3 +432,17 @@ def test_the_camera_is_released_when_a_signal_stops_the_session(estimator: PoseE
     else:
         assert session.run() == ("SIGHUP" if phase == "paused" else "SIGTERM")
     assert camera_is_free(HUNCH)
+
+
+def test_a_status_request_during_the_first_calibration_is_answered(estimator: PoseEstimator) -> None:
+    """It raised 'no baseline yet' out of the calibration, which ended the first run."""
+    mailbox, clock = Mailbox(), LiveClock()
+    session = Session(estimator, lambda interval: PacedClipSource(HUNCH, interval, clock_origin=clock.origin),
+                      WatchSettings(), clock=clock, mailbox=mailbox)
+    replies: list[Reply] = []
+    asking = threading.Thread(target=lambda: replies.append(mailbox.request(GetStatus())))
+    session.subscribe(lambda event: isinstance(event, CalibrationStarted) and asking.start())
+    calibration = session.calibrate(2.0)
+    asking.join(5)
+    assert calibration.baseline.samples >= 3
+    assert [(r.ok, r.message, r.status) for r in replies] == [(True, "calibrating", None)]

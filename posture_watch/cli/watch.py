@@ -173,10 +173,9 @@ class ConsoleReport:
         if isinstance(event, CalibrationStarted):  # an instruction, not a report
             common.say(f"Calibrating: sit upright, look at the screen and keep still for {event.seconds:g} s ...")
             return
-        if isinstance(event, CameraChanged) and event.status == "open" and self._watching:
-            common.say(self._watching)
+        if isinstance(event, CameraChanged) and event.status in ("open", "back") and self._watching:
+            common.say(self._watching)  # "back": it was busy at first
             self._watching = None
-            return
         line = self._line(event)
         if line is not None:
             common.say(f"{self._clock.wall(event.t):%H:%M:%S} {line}")
