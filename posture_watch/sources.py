@@ -41,6 +41,9 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 LOST_AFTER_FAILED_GRABS = 30  # ~3 s of a camera giving nothing: unplugged or taken over
+# A clip played as a camera is held in memory as JPEG: ~40 kB a frame at 640x480 (a 20 s sample is 12 MB), so
+# this is minutes of video; an hour-long recording would otherwise take gigabytes.
+MAX_CLIP_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -231,6 +234,7 @@ class PacedClipSource(_Source):
         try:
             self._clip_fps = _clip_fps(cap)
             self._jpegs: list[bytes] = []
+            held = 0
             ok, image = cap.read()
             if ok:
                 self.size = size or (image.shape[1], image.shape[0])
@@ -239,6 +243,11 @@ class PacedClipSource(_Source):
                 if (image.shape[1], image.shape[0]) != self.size:
                     image = cv2.resize(image, self.size, interpolation=cv2.INTER_LINEAR)
                 self._jpegs.append(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+                held += len(self._jpegs[-1])
+                if held > MAX_CLIP_BYTES:
+                    raise PostureWatchError(
+                        f"{shown(self.path)} is too long to play as a camera (more than {MAX_CLIP_BYTES // 2**20} MB "
+                        "of pictures to hold): use a shorter clip, or `posture-watch replay` it")
                 ok, image = cap.read(image)
         finally:
             cap.release()

@@ -302,3 +302,21 @@ def test_a_folder_the_user_chose_keeps_its_mode(own_config_dir: Path, tmp_path: 
     save_baseline(upright_baseline(), target)
     assert target.parent == chosen and mode(chosen) == 0o755 and mode(target) == 0o600
     assert not own_config_dir.exists()
+
+
+def test_a_clip_too_long_to_hold_as_a_camera_is_refused_and_released(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An hour-long recording as `--camera` would take gigabytes: the limit (512 MB) is lowered here to the
+    sample clip's size so that the test does not need such a file."""
+    import fcntl
+
+    from posture_watch import sources
+
+    clip = Path(__file__).resolve().parent.parent / "samples" / "hunch_slow.mp4"
+    monkeypatch.setattr(sources, "MAX_CLIP_BYTES", 2 * 2**20)
+    with pytest.raises(PostureWatchError, match="too long to play as a camera"):
+        sources.PacedClipSource(clip)
+    fd = os.open(clip, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the clip-camera's lock was let go
+    finally:
+        os.close(fd)
