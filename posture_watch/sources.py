@@ -41,8 +41,8 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 LOST_AFTER_FAILED_GRABS = 30  # ~3 s of a camera giving nothing: unplugged or taken over
-# A clip played as a camera is held in memory as JPEG: ~40 kB a frame at 640x480 (a 20 s sample is 12 MB), so
-# this is minutes of video; an hour-long recording would otherwise take gigabytes.
+# A clip played as a camera is held in memory as JPEG: ~34 kB a frame at 640x480 (a 20 s sample is 10 MB), so
+# this is ~15 minutes of 15 fps video; an hour-long recording would otherwise take gigabytes.
 MAX_CLIP_BYTES = 512 * 2**20
 
 
