@@ -320,3 +320,22 @@ def test_a_clip_too_long_to_hold_as_a_camera_is_refused_and_released(monkeypatch
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the clip-camera's lock was let go
     finally:
         os.close(fd)
+
+
+@pytest.mark.parametrize(("members", "message"), [
+    ({"pose_detector.tflite": b"\x00" * 5000, "pose_landmarks_detector.tflite": b"\xff" * 5000},
+     "not a valid Flatbuffer"),
+    ({}, "Unable to open zip archive"),
+])
+def test_a_zip_that_is_not_a_pose_model_is_one_line(tmp_path: Path, members: dict[str, bytes], message: str) -> None:
+    import zipfile
+
+    from posture_watch.pose import PoseEstimator
+
+    path = tmp_path / "model.task"
+    with zipfile.ZipFile(path, "w") as bundle:
+        for name, data in members.items():
+            bundle.writestr(name, data)
+    with pytest.raises(PostureWatchError, match=f"the pose model could not be loaded: .*{message}") as refused:
+        PoseEstimator(path)
+    assert "\n" not in str(refused.value)
