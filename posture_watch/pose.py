@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import io
 import json
+import logging
 import os
 import sys
 import zipfile
@@ -27,6 +28,11 @@ from .store import read_limited, shown
 
 if TYPE_CHECKING:
     from .sources import Frame
+
+# MediaPipe's vision package imports Matplotlib (for its drawing helpers, which posture-watch does not use), and
+# Matplotlib warns on stderr when the home folder is read-only ("created a temporary cache directory ...") and
+# while it builds its font cache. Its errors still show; its warnings are about a library we never call.
+logging.getLogger("matplotlib").setLevel(logging.ERROR)
 
 BUNDLED_MODEL = "pose_landmarker_lite.task"
 ANGLE_MODEL = "angles.json"  # fitted on this pose model's landmarks by benchmarks/fit_angles.py

@@ -18,11 +18,9 @@ from typing import Any
 from .core.baseline import Baseline
 from .core.events import AlertRaised, Event, Sampled
 from .core.watcher import SamplingPlan, WatchSettings
-from .errors import PostureWatchError
 from .pose import PoseEstimator
 from .session import ClipClock, Mailbox, Session, SessionStopped
 from .sources import FrameSource, VideoFileSource
-from .store import shown
 
 
 @dataclass
@@ -72,9 +70,6 @@ def replay(path: Path, baseline: Baseline | float, estimator: PoseEstimator, set
     try:
         if isinstance(baseline, float):
             calibration = session.calibrate(baseline, keep_open=True)
-            if source.ended:
-                raise PostureWatchError(f"{shown(path)}: the clip is shorter than the {baseline:g} s asked for "
-                                        "calibration")
             session.use_baseline(calibration.baseline)
             session.judge(calibration.observations)
         stopped = session.run()

@@ -394,13 +394,17 @@ class Session:
         phase, self._phase = self._phase, "calibrating"
         deferred: list[tuple[Command, Future[Reply] | None]] = []
         try:
+            self._defer_commands(deferred)  # a Quit that came while the model loaded: the camera stays off
             source = self._source or self.open_camera(CALIBRATION_INTERVAL_S)
             self._source = source
             self._emit([CalibrationStarted(self.clock.now(), seconds)])
             observations = self._collect(source, seconds, deferred)
             label, size = source.label, source.size
-            if source.ended and not observations:
-                raise PostureWatchError(f"{label}: no frames could be decoded (corrupt or empty video)")
+            if source.ended:  # the clip ended before the time was up
+                if not observations:
+                    raise PostureWatchError(f"{label}: no frames could be decoded (corrupt or empty video)")
+                raise PostureWatchError(f"{label}: the clip is shorter than the {seconds:g} s asked for "
+                                        "calibration")
             start = observations[0].t if observations else 0.0
             window = [obs for obs in observations if obs.t - start < seconds]
         finally:
@@ -423,14 +427,7 @@ class Session:
             if frame is None:
                 if source.ended:
                     return observations
-                while (item := self.mailbox.take(timeout=0)) is not None:
-                    command, reply_to = item
-                    if isinstance(command, Quit):
-                        raise SessionStopped(command.reason)
-                    if isinstance(command, GetStatus) and reply_to is not None:
-                        reply_to.set_result(Reply(True, "calibrating", self.status()))
-                    else:
-                        deferred.append(item)
+                self._defer_commands(deferred)
                 continue
             start = frame.t if start is None else start
             if isinstance(self.clock, ClipClock):
@@ -440,6 +437,19 @@ class Session:
                 observations.append(observation)
             if frame.t - start >= seconds:
                 return observations
+
+    def _defer_commands(self, deferred: list[tuple[Command, Future[Reply] | None]]) -> None:
+        """While calibrating: a Quit stops it (SessionStopped), a status request is answered, and every other
+        command is kept in `deferred` for when the watching starts."""
+        while (item := self.mailbox.take(timeout=0)) is not None:
+            command, reply_to = item
+            if isinstance(command, Quit):
+                raise SessionStopped(command.reason)
+            if isinstance(command, GetStatus) and reply_to is not None:
+                # A first calibration has no watcher to report on yet (status() would raise).
+                reply_to.set_result(Reply(True, "calibrating", None if self.watcher is None else self.status()))
+            else:
+                deferred.append(item)
 
     # --- status -------------------------------------------------------------------------------------------------
 

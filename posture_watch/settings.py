@@ -182,6 +182,8 @@ class Text:
 def _camera(text: str) -> str:
     if not text.strip() or "\0" in text or len(text) > 4096:
         raise ValueError(f"must be a webcam number or a video file, not {_toml_string(text)}")
+    if re.fullmatch(r"\d+", text, re.ASCII) and int(text) > th.MAX_CAMERA_INDEX:
+        raise ValueError(f"must be a webcam number from 0 to {th.MAX_CAMERA_INDEX}, not {text}")
     return text
 
 
@@ -411,11 +413,9 @@ class Problem:
 def read_text(path: Path) -> str | None:
     """The settings file's text; None when there is none."""
     try:
-        data = read_limited(path, MAX_SETTINGS_BYTES)
+        data = read_limited(path, MAX_SETTINGS_BYTES, "the settings file ")
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise PostureWatchError(f"the settings file {shown(path)} is a folder, not a file") from None
     except OSError as err:
         raise PostureWatchError(f"cannot read the settings file {shown(path)}: {err.strerror}") from None
     try:

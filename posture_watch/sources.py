@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -42,6 +43,9 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 LOST_AFTER_FAILED_GRABS = 30  # ~3 s of a camera giving nothing: unplugged or taken over
+# A clip played as a camera is held in memory as JPEG: ~34 kB a frame at 640x480 (a 20 s sample is 10 MB), so
+# this is ~15 minutes of 15 fps video; an hour-long recording would otherwise take gigabytes.
+MAX_CLIP_BYTES = 512 * 2**20
 
 
 @dataclass(frozen=True)
@@ -232,6 +236,7 @@ class PacedClipSource(_Source):
         try:
             self._clip_fps = _clip_fps(cap)
             self._jpegs: list[bytes] = []
+            held = 0
             ok, image = cap.read()
             if ok:
                 self.size = size or (image.shape[1], image.shape[0])
@@ -240,6 +245,11 @@ class PacedClipSource(_Source):
                 if (image.shape[1], image.shape[0]) != self.size:
                     image = cv2.resize(image, self.size, interpolation=cv2.INTER_LINEAR)
                 self._jpegs.append(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
+                held += len(self._jpegs[-1])
+                if held > MAX_CLIP_BYTES:
+                    raise PostureWatchError(
+                        f"{shown(self.path)} is too long to play as a camera (more than {MAX_CLIP_BYTES // 2**20} MB "
+                        "of pictures to hold): use a shorter clip, or `posture-watch replay` it")
                 ok, image = cap.read(image)
         finally:
             cap.release()
@@ -282,11 +292,15 @@ class PacedClipSource(_Source):
 def _lock_device(path: Path) -> int:
     """Hold the clip like a driver holds a webcam: exclusively, while open."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        # O_NONBLOCK: a named pipe would otherwise block the open until a writer came, deaf to every signal.
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise CameraUnavailable(f"{shown(path)}: no such video file", busy=False) from None
     except OSError as err:
         raise CameraUnavailable(f"cannot open {shown(path)}: {err.strerror}", busy=False) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise CameraUnavailable(f"{shown(path)} is not a video file", busy=False)
     if fcntl is None:
         return fd
     try:
@@ -302,9 +316,28 @@ def _lock_device(path: Path) -> int:
 FrameSource = VideoFileSource | CameraSource | PacedClipSource
 
 
-def _open_video(path: Path) -> cv2.VideoCapture:
-    if not path.is_file():
+def check_video_file(path: Path) -> None:
+    """Refuse at once what cannot be a clip: a missing path, a folder, a device or a pipe."""
+    if not path.exists():
         raise PostureWatchError(f"{shown(path)}: no such video file")
+    if not path.is_file():
+        raise PostureWatchError(f"{shown(path)} is not a video file")
+
+
+def probe_clip(path: Path) -> None:
+    """Refuse at once a clip that cannot serve as a camera: not a video, or pictures of a size posture-watch does
+    not handle. Only the container's header is read."""
+    cap = _open_video(path)
+    try:
+        size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    finally:
+        cap.release()
+    if size[0] and size[1]:  # some containers only know the size once decoding
+        check_frame_size(size, shown(path))
+
+
+def _open_video(path: Path) -> cv2.VideoCapture:
+    check_video_file(path)
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         cap.release()

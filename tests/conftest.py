@@ -60,6 +60,9 @@ def private_runtime_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytes
 
 @contextlib.contextmanager
 def _dbus_daemon() -> Iterator[str]:
+    """A private dbus-daemon; skips without it."""
+    if not shutil.which("dbus-daemon"):
+        pytest.skip("needs the Debian package dbus (dbus-daemon)")
     proc = subprocess.Popen(
         ["dbus-daemon", f"--config-file={SESSION_BUS_CONF}", "--nofork", "--print-address=1"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -86,6 +89,13 @@ def private_system_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     with _dbus_daemon() as address:
         monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", address)
         yield address
+
+
+@pytest.fixture
+def notify_send() -> None:
+    """Skips without notify-send: plyer's only way to the desktop on Linux without dbus-python."""
+    if not shutil.which("notify-send"):
+        pytest.skip("needs the Debian package libnotify-bin (notify-send, used by plyer)")
 
 
 @pytest.fixture

@@ -59,7 +59,7 @@ INVALID = {
     "out of range": ("schema = 1\n[watch]\nsensitivity = 9\ncooldown = 1  # too often\n[breaks]\nremind_after = -5\n"
                      '[schedule]\nworking_hours = "9 to 5"\n',
                      [(3, "watch.sensitivity: must be from 0.2 to 5, not 9"),
-                      (4, "watch.cooldown: must be from 5 to 86400 seconds, not 1"),
+                      (4, "watch.cooldown: must be from 15 to 86400 seconds, not 1"),
                       (6, "breaks.remind_after: must be from 0 to 1440 minutes, not -5"),
                       (8, "schedule.working_hours: '9 to 5' is not a span of hours")]),
     "not a number": ("schema = 1\n[watch]\ninterval = nan\n", [(3, "watch.interval: must be more than 0")]),
@@ -129,8 +129,9 @@ def test_flag_overrides_file_overrides_default(tmp_path: Path, monkeypatch: pyte
 
 def test_a_flag_the_running_watcher_cannot_take_is_refused(tmp_path: Path) -> None:
     done = cli("run", "--cooldown", "2", "--camera", str(HUNCH), config=tmp_path)
-    assert done.returncode == 1
-    assert done.stderr.splitlines() == ["posture-watch: --cooldown: must be from 5 to 86400 seconds, not 2"]
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == ["posture-watch run: error: argument --cooldown: must be from 15 to 86400 "
+                                        "seconds, not 2 (see posture-watch run --help)"]
     usage = cli("run", "--sensitivity", "9", config=tmp_path)
     assert usage.returncode == 2 and "argument --sensitivity: must be from 0.2 to 5, not 9" in usage.stderr
     usage = cli("run", "--resolution", "huge", config=tmp_path)
@@ -199,7 +200,7 @@ def test_config_set_refuses_to_build_on_an_invalid_file_but_can_fix_the_bad_valu
     assert done.returncode == 1 and path.read_text() == broken
     assert done.stderr.splitlines() == [
         f"posture-watch: {path}, line 3: watch.alert_after: must be a number of seconds, not the text \"soon\"",
-        f"posture-watch: {path}, line 4: watch.cooldown: must be from 5 to 86400 seconds, not 1",
+        f"posture-watch: {path}, line 4: watch.cooldown: must be from 15 to 86400 seconds, not 1",
         "posture-watch: nothing was changed: fix the file first (`posture-watch config edit`)"]
     assert cli("config", "set", "watch.alert_after", "20", config=tmp_path).returncode == 1  # cooldown still bad
     assert cli("config", "set", "watch.cooldown", "10", config=tmp_path).returncode == 1  # alert_after still bad
@@ -257,7 +258,7 @@ def test_every_key_round_trips_through_its_text_and_toml() -> None:
                "watch.sensitivity": "2.5"}
     text = template()
     for path, item in KEYS.items():
-        value = item.kind.from_text(samples.get(path, "7"))
+        value = item.kind.from_text(samples.get(path, "17"))
         text = with_value(text, item, value, Path("config.toml"))
         values, problems = check_text(text)
         assert not problems and values[path] == value, (path, problems)

@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(
+    top = common.Parser(
         prog="posture-watch",
         description="Watches your posture through the webcam and nudges you when a hunch lasts. "
         "Pictures stay in memory on this machine; nothing is saved or sent.",

@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 from ..core import thresholds as th
 from ..core.events import Quit, TogglePause
@@ -18,16 +19,24 @@ from ..core.watcher import WatchSettings
 from ..errors import PostureWatchError
 from ..session import LiveClock, Mailbox
 from ..settings import KEYS, NOTIFIERS, Settings, load_settings
-from ..sources import CameraSource, FrameSource, PacedClipSource
+from ..sources import CameraSource, FrameSource, PacedClipSource, probe_clip
 from ..store import default_baseline_path, shown
 
 MAX_SECONDS = 7 * 24 * 3600.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$", re.IGNORECASE)
 _UNIT = {None: 1, "s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600}
+_INDEX = re.compile(r"\d+", re.ASCII)  # str.isdigit() also takes '²', which int() refuses
 
 
 class Formatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the hand-wrapped descriptions and examples as written."""
+
+
+class Parser(argparse.ArgumentParser):
+    """A usage error is one line (what is wrong, and where the help is) and exit status 2, not the whole usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def seconds(text: str) -> float:
@@ -38,6 +47,32 @@ def seconds(text: str) -> float:
     if not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
         raise argparse.ArgumentTypeError(f"{text} is out of range (0 to {MAX_SECONDS:g} seconds)")
     return value
+
+
+def seconds_at_least(low: float, why: str) -> Callable[[str], float]:
+    """An argument type: seconds, at least `low` (`why` says why, in the error message)."""
+
+    def checked(text: str) -> float:
+        value = seconds(text)
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text} is less than {low:g} s: {why}")
+        return value
+
+    return checked
+
+
+calibration_seconds = seconds_at_least(th.CALIBRATION_MIN_SECONDS, "a baseline needs a few frames to measure")
+
+
+def camera_index(camera: str) -> int | None:
+    """The webcam number a camera setting names, or None for a video file."""
+    return int(camera) if _INDEX.fullmatch(camera) else None
+
+
+def check_camera_file(settings: Settings) -> None:
+    """A clip named as the camera must be one: said at once, not after loading the pose model."""
+    if camera_index(settings.watch.camera) is None:
+        probe_clip(Path(settings.watch.camera))
 
 
 def duration(text: str) -> float:
@@ -89,14 +124,16 @@ FLAG_SETTINGS = {"alert_after": "watch.alert_after", "cooldown": "watch.cooldown
                  "notifier": "watch.notifier"}
 
 
-def policy_options() -> argparse.ArgumentParser:
+def policy_options(running: bool = False) -> argparse.ArgumentParser:
+    """`running`: for a watcher that sends notifications, whose cooldown has a floor (a replay may list every
+    alert)."""
     defaults = PolicySettings()
     group = argparse.ArgumentParser(add_help=False)
     group.add_argument("--alert-after", type=setting("watch.alert_after"), metavar="SECONDS",
                        help=f"how long a bad posture must last before an alert (default {defaults.alert_after:g})")
-    # Any number of seconds here: a replay may use a short cooldown; a running watcher's settings refuse one.
-    group.add_argument("--cooldown", type=seconds, metavar="SECONDS",
-                       help=f"least time between two alerts (default {defaults.cooldown:g})")
+    floor = f", at least {th.MIN_COOLDOWN_S:g}" if running else ""
+    group.add_argument("--cooldown", type=setting("watch.cooldown") if running else seconds, metavar="SECONDS",
+                       help=f"least time between two alerts (default {defaults.cooldown:g}{floor})")
     group.add_argument("--sensitivity", type=setting("watch.sensitivity"), metavar="X",
                        help="above 1 alerts on smaller deviations, below 1 only on bigger ones (default 1)")
     return group
@@ -113,7 +150,7 @@ def run_options() -> argparse.ArgumentParser:
 
 def camera_options(clip_options: bool = True) -> argparse.ArgumentParser:
     group = argparse.ArgumentParser(add_help=False)
-    group.add_argument("--camera", metavar="INDEX|VIDEO",
+    group.add_argument("--camera", type=setting("watch.camera"), metavar="INDEX|VIDEO",
                        help="webcam number, or a video file that plays as if it were a webcam (default 0)")
     group.add_argument("--resolution", type=setting("watch.resolution"), metavar="WxH",
                        help="webcam resolution to ask for (default 640x480); a clip is scaled to it")
@@ -158,8 +195,9 @@ def camera_opener(settings: Settings, args: argparse.Namespace, clock: LiveClock
     resolution = settings.watch.resolution if settings.given("watch.resolution") else None
 
     def open_camera(interval: float) -> FrameSource:
-        if camera.isdigit():
-            return CameraSource(int(camera), settings.watch.resolution, interval, clock.origin,
+        index = camera_index(camera)
+        if index is not None:
+            return CameraSource(index, settings.watch.resolution, interval, clock.origin,
                                 getattr(args, "fps", None))
         return PacedClipSource(camera, interval, getattr(args, "fps", None), resolution,
                                getattr(args, "loop", False), clock.origin)
@@ -179,18 +217,31 @@ STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
 
 
 def stop_on_signals(mailbox: Mailbox, pause_toggle: bool = False) -> None:
-    """SIGINT, SIGTERM and SIGHUP post a Quit (in every phase: loading, calibrating, watching, paused), and
-    SIGUSR1 toggles the pause, so a signal is never fatal and never half-way: the session stops at its next step.
-    Windows has neither SIGHUP nor SIGUSR1; there Ctrl-C still stops."""
+    """SIGINT, SIGTERM and SIGHUP post a Quit (in every phase: loading, calibrating, watching, paused), so a signal
+    is never fatal and never half-way: the session stops at its next step. SIGUSR1 toggles the pause of a
+    watcher (`pause_toggle`; queued until the watching starts) and is ignored by the one-shot commands, so a
+    `pkill -USR1 posture-watch` meant for the watcher never kills a calibration. Windows has neither SIGHUP nor
+    SIGUSR1; there Ctrl-C still stops."""
 
     def stop(signum: int, _frame: object) -> None:
         mailbox.post(Quit(signal.Signals(signum).name))
 
     for name in STOP_SIGNALS:
-        with contextlib.suppress(AttributeError, ValueError):  # unknown on this OS, or not the main thread
-            signal.signal(getattr(signal, name), stop)
-    if pause_toggle and hasattr(signal, "SIGUSR1"):
-        signal.signal(signal.SIGUSR1, lambda _s, _f: mailbox.post(TogglePause()))
+        _handle(name, stop)
+    _handle("SIGUSR1", (lambda _s, _f: mailbox.post(TogglePause())) if pause_toggle else signal.SIG_IGN)
+
+
+def interrupt_on_signals() -> None:
+    """For a one-shot command with no session (doctor): SIGTERM and SIGHUP interrupt it as Ctrl-C does (exit
+    status 130, one line), and SIGUSR1 is ignored."""
+    for name in STOP_SIGNALS:
+        _handle(name, signal.default_int_handler)
+    _handle("SIGUSR1", signal.SIG_IGN)
+
+
+def _handle(name: str, handler: Callable[[int, object], None] | signal.Handlers) -> None:
+    with contextlib.suppress(AttributeError, ValueError):  # unknown on this OS, or not the main thread
+        signal.signal(getattr(signal, name), handler)
 
 
 def say(message: str) -> None:

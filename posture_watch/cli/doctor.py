@@ -27,6 +27,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 def doctor_command(args: argparse.Namespace) -> int:
     from ..doctor import run_checks
 
+    common.interrupt_on_signals()
     try:
         settings = common.effective_settings(args)
     except InvalidSettings:  # the settings check says what is wrong; the camera is checked with the defaults

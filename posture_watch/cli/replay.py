@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import PostureWatchError
 from ..session import Mailbox
-from ..store import load_baseline, shown
+from ..sources import check_video_file
+from ..store import load_baseline
 from . import common
 from .watch import Interrupted
 
@@ -33,7 +33,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
         "alerts. Sends no notifications unless --notify.")
     rep.add_argument("video", type=Path, help="the clip (mp4, avi, ...)")
     how = rep.add_mutually_exclusive_group()
-    how.add_argument("--calibrate-first", type=common.seconds, metavar="SECONDS",
+    how.add_argument("--calibrate-first", type=common.calibration_seconds, metavar="SECONDS",
                      help=f"calibrate on the clip's first SECONDS (the default, with {DEFAULT_CALIBRATE_FIRST_S:g})")
     how.add_argument("--baseline", type=Path, metavar="FILE", help="judge against this baseline file instead")
     rep.add_argument("--json", action="store_true", help="print one JSON document on stdout instead")
@@ -47,11 +47,7 @@ def replay_command(args: argparse.Namespace) -> int:
     from ..replay import replay, timeline_text, to_json
     from ..session import SessionStopped
 
-    if not args.video.is_file():
-        raise PostureWatchError(f"{shown(args.video)}: no such video file")
-    if args.calibrate_first is not None and args.calibrate_first < common.th.CALIBRATION_MIN_SECONDS:
-        raise PostureWatchError(f"--calibrate-first needs at least {common.th.CALIBRATION_MIN_SECONDS:g} s of the "
-                                "clip to measure a baseline")
+    check_video_file(args.video)
     baseline = (load_baseline(args.baseline) if args.baseline
                 else DEFAULT_CALIBRATE_FIRST_S if args.calibrate_first is None else args.calibrate_first)
     mailbox = Mailbox()

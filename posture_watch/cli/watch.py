@@ -6,7 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..core import thresholds as th
 from ..core.baseline import Baseline, CalibrationRefused
 from ..core.events import (
     Calibrated,
@@ -48,7 +47,7 @@ FIRST_RUN_CALIBRATION_S = 5.0
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
-    camera, model, policy = common.camera_options(), common.model_options(), common.policy_options()
+    camera, model, policy = common.camera_options(), common.model_options(), common.policy_options(running=True)
     run = sub.add_parser(
         "run", parents=[camera, model, policy, common.run_options()], help="watch your posture through the webcam",
         formatter_class=common.Formatter, epilog=RUN_EXAMPLES,
@@ -65,7 +64,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         formatter_class=common.Formatter, epilog=CALIBRATE_EXAMPLES,
         description="Sit upright, look at the screen and keep still for a few seconds: the baseline measured now "
         "is what every later sample is compared with. At a terminal, a failed calibration offers a retry.")
-    cal.add_argument("--seconds", type=common.seconds, default=FIRST_RUN_CALIBRATION_S,
+    cal.add_argument("--seconds", type=common.calibration_seconds, default=FIRST_RUN_CALIBRATION_S,
                      help="how long to measure (default %(default)g)")
     cal.add_argument("--output", type=Path, metavar="FILE",
                      help=f"where to save it (default {common.shown_default_baseline()})")
@@ -75,12 +74,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 def calibrate_command(args: argparse.Namespace) -> int:
     from ..pose import PoseEstimator
 
-    if args.seconds < th.CALIBRATION_MIN_SECONDS:
-        raise PostureWatchError(f"--seconds must be at least {th.CALIBRATION_MIN_SECONDS:g}: a baseline "
-                                "needs a few frames to measure")
     mailbox = Mailbox()
     common.stop_on_signals(mailbox)
     settings = common.effective_settings(args)
+    common.check_camera_file(settings)
     clock = LiveClock()
     with PoseEstimator(args.model) as estimator:
         session = Session(estimator, common.camera_opener(settings, args, clock), WatchSettings(),
@@ -128,6 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
     mailbox = Mailbox()
     common.stop_on_signals(mailbox, pause_toggle=True)  # before the model loads: a signal then is not fatal
     settings = common.effective_settings(args)  # an invalid settings file is refused before anything starts
+    common.check_camera_file(settings)
     path = common.baseline_path(args)
     baseline = load_baseline(path) if args.baseline is not None or path.exists() else None
     clock = LiveClock()
@@ -139,7 +137,9 @@ def run_command(args: argparse.Namespace) -> int:
             with PoseEstimator(args.model) as estimator, ScreenLockWatch(mailbox.post, common.say):
                 session = Session(estimator, common.camera_opener(settings, args, clock), settings.watch_settings(),
                                   baseline, clock=clock, mailbox=mailbox, schedule=settings.work_schedule())
-                session.subscribe(ConsoleReport(clock))
+                how = ("`posture-watch pause` pauses, `posture-watch quit` or Ctrl-C stops" if control
+                       else "Ctrl-C to stop")
+                session.subscribe(ConsoleReport(clock, watching=f"Watching ({settings.watch.camera}); {how}."))
                 session.subscribe(alerts)
                 try:
                     if baseline is None:
@@ -147,9 +147,6 @@ def run_command(args: argparse.Namespace) -> int:
                         baseline = calibrate_at_terminal(session, FIRST_RUN_CALIBRATION_S)
                         keep_baseline(baseline, path)
                         session.use_baseline(baseline)
-                    how = ("`posture-watch pause` pauses, `posture-watch quit` or Ctrl-C stops" if control
-                           else "Ctrl-C to stop")
-                    common.say(f"Watching ({settings.watch.camera}); {how}.")
                     reason = session.run()
                 except SessionStopped as stop:
                     reason = stop.reason
@@ -175,15 +172,20 @@ RESUMED = {"screen_locked": "screen unlocked", "quiet_hours": "working hours beg
 
 
 class ConsoleReport:
-    """A session subscriber: what a running watcher says on the terminal, one line per change."""
+    """A session subscriber: what a running watcher says on the terminal, one line per change. `watching` is
+    said when the camera first opens to watch (not before: a camera that cannot be opened is the only line)."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(self, clock: Clock, watching: str | None = None) -> None:
         self._clock = clock
+        self._watching = watching
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, CalibrationStarted):  # an instruction, not a report
             common.say(f"Calibrating: sit upright, look at the screen and keep still for {event.seconds:g} s ...")
             return
+        if isinstance(event, CameraChanged) and event.status in ("open", "back") and self._watching:
+            common.say(self._watching)  # "back": it was busy at first
+            self._watching = None
         line = self._line(event)
         if line is not None:
             common.say(f"{self._clock.wall(event.t):%H:%M:%S} {line}")

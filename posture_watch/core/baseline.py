@@ -27,7 +27,6 @@ SCHEMA = 2  # 2: metrics for the learned angles (world landmarks, heights from t
 METRIC_NAMES = tuple(f.name for f in fields(BodyMetrics))
 NECK_ANGLE, SHOULDER_ANGLE = "neck_angle_deg", "shoulder_angle_deg"
 STAT_NAMES = (*METRIC_NAMES, NECK_ANGLE, SHOULDER_ANGLE)
-MAX_RESOLUTION = 16384  # pixels a side; no webcam comes near it
 
 
 @dataclass(frozen=True)
@@ -104,6 +103,9 @@ def measure_baseline(samples: list[BodyMetrics | None], camera: str, resolution:
     seen = [m for m in samples if m is not None]
     if not samples:
         raise CalibrationRefused("calibration failed: no frame was captured; check the camera and try again")
+    if len(samples) < th.CALIBRATION_MIN_SAMPLES:
+        raise CalibrationRefused(f"calibration failed: only {len(samples)} frame(s) arrived, at least "
+                                 f"{th.CALIBRATION_MIN_SAMPLES} are needed; check the camera and try again")
     if len(seen) < th.CALIBRATION_MIN_SEEN * len(samples) or len(seen) < th.CALIBRATION_MIN_SAMPLES:
         share = 100 * len(seen) // len(samples)
         raise CalibrationRefused(
@@ -168,8 +170,9 @@ class InvalidBaseline(ValueError):
 
 
 # What a person at a desk can measure as, whatever the camera: anything outside is a damaged or edited file.
-# (low, high) of each metric's mean; widths and positions are checked against the resolution instead.
-_PLAUSIBLE_MEAN = {
+# (low, high) of each metric; widths and positions are checked against the resolution instead. Values that all lie
+# in [low, high] have a spread of at most (high - low) / 2, so a larger spread is impossible too.
+_PLAUSIBLE = {
     "neck_gap": (0.05, 5.0),  # shoulder widths
     "head_ratio": (0.05, 3.0),
     "shoulder_tilt_deg": (-90.0, 90.0),
@@ -186,12 +189,14 @@ _PLAUSIBLE_MEAN = {
     NECK_ANGLE: (-90.0, 90.0),
     SHOULDER_ANGLE: (-90.0, 90.0),
 }
+MAX_SAMPLES = 10_000_000  # a week of calibration at 20 samples a second
 
 
 def from_document(doc: object) -> Baseline:
     """Validate a parsed baseline document; raises InvalidBaseline saying which value is wrong."""
-    if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
-        found = doc.get("schema") if isinstance(doc, dict) else None
+    found = doc.get("schema") if isinstance(doc, dict) else None
+    # Not `true` or 1.0 either: a file posture-watch wrote has the integer.
+    if not isinstance(doc, dict) or type(found) is not int or found != SCHEMA:
         raise InvalidBaseline(f"has format version {found!r}, this posture-watch reads version {SCHEMA}")
     try:
         metrics = doc["metrics"]
@@ -217,9 +222,15 @@ def from_document(doc: object) -> Baseline:
 
 
 def _number(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError
-    return float(value)
+    try:
+        number = float(value)  # an integer too large for a float raises OverflowError
+    except OverflowError:
+        raise ValueError from None
+    if not math.isfinite(number):
+        raise ValueError
+    return number
 
 
 def _count(value: object) -> int:
@@ -230,21 +241,26 @@ def _count(value: object) -> int:
 
 def _implausible(stats: dict[str, MetricStats], width: int, height: int, samples: int) -> list[str]:
     problems = []
-    if not (1 <= width <= MAX_RESOLUTION and 1 <= height <= MAX_RESOLUTION):
-        problems.append(f"resolution {width}x{height}")
-    if samples < 1:
+    (min_w, min_h), (max_w, max_h) = th.MIN_FRAME_SIZE, th.MAX_FRAME_SIZE
+    if not (min_w <= width <= max_w and min_h <= height <= max_h):
+        return [f"resolution {width}x{height}"]  # every pixel range below depends on it
+    if not 1 <= samples <= MAX_SAMPLES:
         problems.append(f"samples {samples}")
-    for name, s in stats.items():
-        if s.sd < 0:
+    ranges = {**_PLAUSIBLE,
+              "shoulder_width": (th.MIN_SHOULDER_WIDTH_PX, 2.0 * width),
+              "ear_width": (th.MIN_EAR_WIDTH_PX, 2.0 * width),
+              "center_x": (-width, 2.0 * width),
+              "ear_y": (-height, height),  # from the image centre
+              "shoulder_y": (-height, height)}
+    for name, (low, high) in ranges.items():
+        s = stats[name]
+        if not low <= s.mean <= high:
+            problems.append(f"{name} {s.mean:g}")
+        if not 0 <= s.sd <= (high - low) / 2:
             problems.append(f"{name} spread {s.sd:g}")
-    for name, (low, high) in _PLAUSIBLE_MEAN.items():
-        if not low <= stats[name].mean <= high:
-            problems.append(f"{name} {stats[name].mean:g}")
-    for name, low, high in (("shoulder_width", th.MIN_SHOULDER_WIDTH_PX, 2 * width),
-                            ("ear_width", th.MIN_EAR_WIDTH_PX, 2 * width),
-                            ("center_x", -width, 2 * width),
-                            ("ear_y", -height, height),
-                            ("shoulder_y", -height, height)):
-        if not low <= stats[name].mean <= high:
-            problems.append(f"{name} {stats[name].mean:g}")
-    return problems
+    # What a calibration refuses ("you moved too much") cannot come from one either.
+    if stats["neck_gap"].sd > th.CALIBRATION_MAX_NECK_GAP_SD:
+        problems.append(f"neck_gap spread {stats['neck_gap'].sd:g}")
+    if stats["center_x"].sd > th.CALIBRATION_MAX_SHIFT_SD * stats["shoulder_width"].mean:
+        problems.append(f"center_x spread {stats['center_x'].sd:g}")
+    return list(dict.fromkeys(problems))  # each problem once

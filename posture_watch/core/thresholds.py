@@ -8,6 +8,8 @@ from __future__ import annotations
 
 # --- Measuring a pose -----------------------------------------------------------------------------------------
 
+MIN_FRAME_SIZE = (64, 48)  # smaller pictures cannot show a person's ears and shoulders
+MAX_FRAME_SIZE = (7680, 4320)  # 8K: beyond it a frame costs hundreds of MB and no webcam delivers it
 MIN_SHOULDER_WIDTH_PX = 4.0  # below this the shoulders collapse onto each other: nothing to measure
 MIN_EAR_WIDTH_PX = 2.0
 
@@ -69,7 +71,12 @@ DRIFT_AFTER_S = 120.0  # sitting elsewhere this long is a moved setup, not a mom
 
 ALERT_AFTER_S = 60.0  # a slouch must last this long: glances and fidgets (seconds) never alert
 COOLDOWN_S = 600.0
-MIN_COOLDOWN_S = 5.0  # a running watcher never notifies more often than this, whatever the settings say
+# A running watcher never notifies more often than this, whatever the settings say. Each alert replaces the notice
+# before it, and the longest (title and body) is 40 words: 10-12 s of reading at 200-250 words a minute, plus a
+# moment to sit up (a slouch ends 0.5 s after the user straightens). A shorter cooldown would replace a notice
+# before it has been read, about a hunch that cannot have been fixed yet. (Replays, which send nothing, may go
+# lower.)
+MIN_COOLDOWN_S = 15.0
 ENTER_AFTER_S = 0.5  # a fault must hold this long before the state says slouching
 LEAVE_AFTER_S = 0.5
 LEAVE_LEVEL = 0.6  # hysteresis: a slouch ends only when every score stays below 60 % of its threshold
@@ -106,6 +113,7 @@ MAX_FRAME_SIZE = (7680, 4320)  # 8K: beyond it a frame costs hundreds of MB and 
 
 MAX_ALERT_AFTER_S = 24 * 3600.0  # a slouch held all day is past reminding
 MAX_COOLDOWN_S = 24 * 3600.0
+MAX_CAMERA_INDEX = 255  # Linux numbers video devices from 0 up; OpenCV overflows on indexes past 2**31
 MAX_INTERVAL_S = 3600.0  # the sampling plan's own limit
 MAX_BREAK_REMINDER_MIN = 24 * 60.0
 DEFAULT_RESOLUTION = (640, 480)  # what a webcam is asked for: plenty for ears and shoulders, cheap to decode

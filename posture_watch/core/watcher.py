@@ -59,8 +59,8 @@ class SamplingPlan:
     def __post_init__(self) -> None:
         for name in ("steady", "confirming", "away"):
             value = getattr(self, name)
-            if not (math.isfinite(value) and 0 <= value <= 3600):
-                raise ValueError(f"sampling interval {name} must be 0 to 3600 s, not {value!r}")
+            if not (math.isfinite(value) and 0 <= value <= th.MAX_INTERVAL_S):
+                raise ValueError(f"sampling interval {name} must be 0 to {th.MAX_INTERVAL_S:g} s, not {value!r}")
 
     def interval(self, decision: Decision | None, idle: bool) -> float:
         """`idle`: nobody to watch (away, or a covered lens)."""
