@@ -216,6 +216,12 @@ def check_library(row: dict[str, str], model: Path) -> tuple[str, list[str]]:
     for ev in sorted(set(event[transient & present]) - {""}):
         by_event.append(f"{ev} {rate(transient & present & (event == ev))}")
     absent = ~present
+    # does the plain 2-D neck gap follow the true neck angle here (hunch and forward head)?
+    neck = np.array([r.neck for r in res])
+    true_neck = np.array([float(r["true_neck_deg"]) for r in labels])
+    bent = np.isin(event, ["", "hunch", "forward_head"]) & np.isfinite(neck) & present
+    varied = bent.sum() > 3 and np.ptp(true_neck[bent]) > 1
+    corr = float(np.corrcoef(true_neck[bent], neck[bent])[0, 1]) if varied else math.nan
     cells = [
         f"`{name}`",
         row["part"],
@@ -223,6 +229,7 @@ def check_library(row: dict[str, str], model: Path) -> tuple[str, list[str]]:
         rate(calib),
         ", ".join(by_event) or "-",
         f"{int(found[absent].sum())}/{int(absent.sum())}" if absent.any() else "-",
+        "-" if math.isnan(corr) else f"{corr:+.2f}",
     ]
     # standing up takes the head out of the top of the frame: not counted against detection
     counted = present & (event != "stand")
@@ -236,23 +243,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("names", nargs="*", help="clip names (default: every samples/*.labels.csv)")
     ap.add_argument("--model", type=Path, default=DEFAULT_LITE)
     ap.add_argument(
-        "--library",
-        nargs="?",
-        const="all",
-        metavar="PART",
-        help="instead: detection in the rendered library's clips (samples/library.csv; PART tune or check)",
+        "--library", action="store_true", help="instead: detection in the rendered library's clips (library.csv)"
     )
+    ap.add_argument("--part", choices=["tune", "check"], help="with --library: only this part")
     a = ap.parse_args(argv)
     if a.library:
         with open(HERE / "library.csv", newline="") as fh:
-            rows = [r for r in csv.DictReader(fh) if "/" in r["clip"] and a.library in ("all", r["part"])]
+            rows = [r for r in csv.DictReader(fh) if "/" in r["clip"] and a.part in (None, r["part"])]
         if a.names:
             rows = [r for r in rows if r["clip"] in a.names]
         print(
             "| clip | part | detected (person in view) | detected, first 2.5 s | detected during movement / held "
-            "poses | frames with a pose while out of view |"
+            "poses | frames with a pose while out of view | corr(true neck, neck gap) |"
         )
-        print("|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|")
         failed = []
         for r in rows:
             line, problems = check_library(r, a.model)
