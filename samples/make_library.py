@@ -227,13 +227,14 @@ def sweep_frames(body: hr.Body) -> tuple[list[render.FrameSpec], list[Row]]:
 
 # --------------------------------------------------------------------------- scenario clips
 def channel_frames(tl: Timeline, mug: bool) -> list[render.FrameSpec]:
-    """Timeline channels -> frames.  Small sway (head yaw, typing) is sampled and held for
-    1 s, so a held posture renders once a second, not once per frame."""
+    """Timeline channels -> frames.  To fit the render budget, movement is sampled at 4 fps
+    (each pose shown for two frames, as a webcam dropping every other frame) and the small
+    sway (head yaw, typing) is held for 2 s, so a held posture renders once every 2 s."""
     pose_fields = {f.name for f in fields(hr.Pose)} - {"shift", "hand_r", "hand_r_pole", "hand_r_dir", "extra"}
     out = []
     for f in range(tl.n):
-        ch = tl.frame_params(f)
-        tq = math.floor(tl.t[f])
+        ch = tl.frame_params(f - f % 2)
+        tq = 2.0 * math.floor(tl.t[f] / 2.0)
         kw = {k: v for k, v in ch.items() if k in pose_fields}
         kw["turn_deg"] = kw.get("turn_deg", 0.0) + 1.5 * math.sin(2 * math.pi * tq / 7.0)
         kw["typing"] = math.sin(2 * math.pi * tq * 1.3)
