@@ -91,7 +91,7 @@ class Timeline:
     ) -> None:
         m = self.span(t0, t1)
         if state is not None:
-            assert state in STATES, state
+            assert all(s in STATES for s in state.split("|")), state  # '|': any of these is right
             self.state[m] = state
         if event is not None:
             self.event[m] = event
@@ -554,7 +554,7 @@ class VideoWriter:
     """MPEG-4 part 2 ('mp4v') .mp4 writer.  Uses PyAV when installed (rate control keeps the
     library small), else OpenCV's writer (same format, about 3x larger files)."""
 
-    def __init__(self, path: Path, fps: int, size: tuple[int, int], bitrate: int) -> None:
+    def __init__(self, path: Path, fps: int, size: tuple[int, int], bitrate: int, gop: int | None = None) -> None:
         self.path = path
         self._av = None
         try:
@@ -572,7 +572,7 @@ class VideoWriter:
         self._stream.width, self._stream.height = size
         self._stream.pix_fmt = "yuv420p"
         self._stream.bit_rate = bitrate
-        self._stream.codec_context.gop_size = 2 * fps
+        self._stream.codec_context.gop_size = gop or 2 * fps
         self._stream.codec_tag = "mp4v"
         self._frame_cls = av.VideoFrame
 
@@ -599,8 +599,16 @@ def write_labels(path: Path, rows: list[dict[str, object]]) -> None:
         w.writerows(rows)
 
 
-def write_video(path: Path, frames: Iterable[NDArray[np.uint8]], fps: int, size: tuple[int, int], bitrate: int) -> int:
-    vw = VideoWriter(path, fps, size, bitrate)
+def write_video(
+    path: Path,
+    frames: Iterable[NDArray[np.uint8]],
+    fps: int,
+    size: tuple[int, int],
+    bitrate: int,
+    gop: int | None = None,
+) -> int:
+    """Write the frames; ``gop``: frames between key frames (default 2 s)."""
+    vw = VideoWriter(path, fps, size, bitrate, gop)
     n = 0
     try:
         for fr in frames:
@@ -657,18 +665,19 @@ def make_render(clip: Clip, out: Path) -> None:
     job = render.RenderJob(
         clip.name,
         str(clip.options["body"]),
-        str(clip.options["camera"]),
-        render_poses(tl),
+        render.CAMERAS[str(clip.options["camera"])],
+        [render.FrameSpec(p) for p in render_poses(tl)],
         fps=clip.fps,
         seed=clip.seed,
     )
     work = SCRATCH / clip.name
-    truth = render.prepare(job, work)
+    prep = render.prepare(job, work)
     secs = render.run_blender(work, work / "blender.log")
     print(f"  rendered {tl.n} frames in {secs:.0f} s ({secs / tl.n:.1f} s/frame)")
-    n = write_video(out / f"{clip.name}.mp4", render.frames(work, tl.n, clip.seed), clip.fps, job.size, bitrate=200_000)
+    video = render.frames(work, prep.render_of, clip.seed)
+    n = write_video(out / f"{clip.name}.mp4", video, clip.fps, job.size, bitrate=200_000)
     assert n == tl.n
-    write_labels(out / f"{clip.name}.labels.csv", tl.rows(truth))
+    write_labels(out / f"{clip.name}.labels.csv", tl.rows(prep.truth))
 
 
 def table(folder: Path = HERE) -> str:

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from numpy.typing import NDArray
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -186,11 +187,84 @@ def check(name: str, model: Path) -> tuple[str, list[str]]:
     return "| " + " | ".join(cells) + " |", problems
 
 
+def check_library(row: dict[str, str], model: Path) -> tuple[str, list[str]]:
+    """Detection of the desk person in one clip of the rendered library (samples/library.csv)."""
+    name = row["clip"]
+    with open(HERE / f"{name}.labels.csv", newline="") as fh:
+        rd = csv.DictReader(fh)
+        header = rd.fieldnames
+        labels = list(rd)
+    res = analyse(HERE / f"{name}.mp4", model)
+    problems: list[str] = []
+    if header != COLUMNS:
+        problems.append(f"columns {header}")
+    if len(labels) != len(res):
+        problems.append(f"{len(labels)} label rows for {len(res)} frames")
+    n = min(len(labels), len(res))
+    labels, res = labels[:n], res[:n]
+    found = np.array([r.n_poses > 0 for r in res])
+    present = np.array([r["present"] == "1" for r in labels])
+    transient = np.array([r["transient"] == "1" for r in labels])
+    event = np.array([r["event"] for r in labels])
+    t = np.array([float(r["t"]) for r in labels])
+    calib = present & (t < 2.5)
+
+    def rate(m: NDArray[np.bool_]) -> str:
+        return f"{100 * found[m].mean():.0f} %" if m.any() else "-"
+
+    by_event = []
+    for ev in sorted(set(event[transient & present]) - {""}):
+        by_event.append(f"{ev} {rate(transient & present & (event == ev))}")
+    absent = ~present
+    # does the plain 2-D neck gap follow the true neck angle here (hunch and forward head)?
+    neck = np.array([r.neck for r in res])
+    true_neck = np.array([float(r["true_neck_deg"]) for r in labels])
+    bent = np.isin(event, ["", "hunch", "forward_head"]) & np.isfinite(neck) & present
+    varied = bent.sum() > 3 and np.ptp(true_neck[bent]) > 1
+    corr = float(np.corrcoef(true_neck[bent], neck[bent])[0, 1]) if varied else math.nan
+    cells = [
+        f"`{name}`",
+        row["part"],
+        rate(present),
+        rate(calib),
+        ", ".join(by_event) or "-",
+        f"{int(found[absent].sum())}/{int(absent.sum())}" if absent.any() else "-",
+        "-" if math.isnan(corr) else f"{corr:+.2f}",
+    ]
+    # standing up takes the head out of the top of the frame: not counted against detection
+    counted = present & (event != "stand")
+    if counted.any() and found[counted].mean() < 0.95:
+        problems.append(f"desk person detected in only {100 * found[counted].mean():.0f} % of the frames")
+    return "| " + " | ".join(cells) + " |", problems
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("names", nargs="*", help="clip names (default: every samples/*.labels.csv)")
     ap.add_argument("--model", type=Path, default=DEFAULT_LITE)
+    ap.add_argument(
+        "--library", action="store_true", help="instead: detection in the rendered library's clips (library.csv)"
+    )
+    ap.add_argument("--part", choices=["tune", "check"], help="with --library: only this part")
     a = ap.parse_args(argv)
+    if a.library:
+        with open(HERE / "library.csv", newline="") as fh:
+            rows = [r for r in csv.DictReader(fh) if "/" in r["clip"] and a.part in (None, r["part"])]
+        if a.names:
+            rows = [r for r in rows if r["clip"] in a.names]
+        print(
+            "| clip | part | detected (person in view) | detected, first 2.5 s | detected during movement / held "
+            "poses | frames with a pose while out of view | corr(true neck, neck gap) |"
+        )
+        print("|---|---|---|---|---|---|---|")
+        failed = []
+        for r in rows:
+            line, problems = check_library(r, a.model)
+            print(line, flush=True)
+            failed += [f"{r['clip']}: {p}" for p in problems]
+        for p in failed:
+            print("FAIL", p, file=sys.stderr)
+        return 1 if failed else 0
     names = a.names or sorted(p.name[: -len(".labels.csv")] for p in HERE.glob("*.labels.csv"))
     print(
         "| clip | detected (present, visible frames) | absent / dark frames | neck-gap drop, steady upright "
