@@ -184,7 +184,7 @@ _PLAUSIBLE = {
     "world_head_forward": (-5.0, 5.0),
     "torso_turn_deg": (-180.0, 180.0),
     "arms_raised": (-10.0, 10.0),
-    "hand_to_face": (0.0, 10.0),
+    "elbow_out": (0.0, 10.0),
     "visibility": (0.0, 1.0),
     NECK_ANGLE: (-90.0, 90.0),
     SHOULDER_ANGLE: (-90.0, 90.0),

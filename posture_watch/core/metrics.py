@@ -19,7 +19,8 @@ from the calibrated baseline is turned into angles by `angles.py`, whose model w
   world_neck_deg, its length and forward reach relative to the 3D shoulder width, and how far the shoulder line is
   turned away from the camera (torso_turn_deg).
 - arms_raised: how far the highest visible elbow or wrist is above the shoulder line, in shoulder widths (a
-  stretch); hand_to_face: the nearest visible wrist's distance from the nose, in shoulder widths.
+  stretch, a cup or a hand at the face); elbow_out: how far the furthest visible elbow is from the body's
+  midline, in shoulder widths (an arm reaching out).
 - visibility: the lowest MediaPipe visibility of the four key landmarks.
 """
 
@@ -42,12 +43,11 @@ from .landmarks import (
     RIGHT_WRIST,
     Pose,
 )
-from .thresholds import MIN_EAR_WIDTH_PX, MIN_SHOULDER_WIDTH_PX, MIN_VISIBILITY
+from .thresholds import ARM_VISIBILITY, MIN_EAR_WIDTH_PX, MIN_SHOULDER_WIDTH_PX
 
 ARMS = (LEFT_ELBOW, RIGHT_ELBOW, LEFT_WRIST, RIGHT_WRIST)
-WRISTS = (LEFT_WRIST, RIGHT_WRIST)
+ELBOWS = (LEFT_ELBOW, RIGHT_ELBOW)
 NOT_SEEN = -9.0  # arms_raised when no elbow or wrist is visible (hands on the keyboard, out of the picture)
-FAR = 9.0  # hand_to_face when no wrist is visible
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class BodyMetrics:
     world_head_forward: float
     torso_turn_deg: float
     arms_raised: float
-    hand_to_face: float
+    elbow_out: float
     visibility: float
 
 
@@ -85,8 +85,8 @@ def measure(pose: Pose) -> BodyMetrics | None:
     sh_mid = (left_sh + right_sh) / 2
     centre_y = pose.image_size[1] / 2
     world_neck_deg, world_neck_length, world_head_forward, torso_turn_deg = _world(pose.world)
-    seen_arms = [i for i in ARMS if pose.visibility[i] >= MIN_VISIBILITY]
-    seen_wrists = [i for i in WRISTS if pose.visibility[i] >= MIN_VISIBILITY]
+    seen_arms = [i for i in ARMS if pose.visibility[i] >= ARM_VISIBILITY]
+    seen_elbows = [i for i in ELBOWS if pose.visibility[i] >= ARM_VISIBILITY]
     return BodyMetrics(
         neck_gap=float(sh_mid[1] - ear_mid[1]) / ws,
         head_ratio=we / ws,
@@ -104,7 +104,7 @@ def measure(pose: Pose) -> BodyMetrics | None:
         world_head_forward=world_head_forward,
         torso_turn_deg=torso_turn_deg,
         arms_raised=max((float(sh_mid[1] - xy[i][1]) / ws for i in seen_arms), default=NOT_SEEN),
-        hand_to_face=min((float(np.linalg.norm(xy[i] - xy[NOSE])) / ws for i in seen_wrists), default=FAR),
+        elbow_out=max((abs(float(xy[i][0] - sh_mid[0])) / ws for i in seen_elbows), default=0.0),
         visibility=float(pose.visibility[[LEFT_EAR, RIGHT_EAR, LEFT_SHOULDER, RIGHT_SHOULDER]].min()),
     )
 

@@ -7,6 +7,7 @@ States: `upright`, `slouching`, `away` (nobody at the desk), `uncertain` (someon
   seconds. A later alert in the same slouch is numbered, so its text can escalate instead of repeating.
 - Short gaps (nobody seen, or not measurable) hold the current state; longer ones end the slouch.
 - Until a sample has been measured (at start, after a pause) the state is `uncertain`: nothing is known yet.
+- Ordinary movement (a stretch, reaching, standing up) makes the state `uncertain` at once and ends a slouch.
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ class AlertPolicy:
 
     def update(self, assessment: Assessment, t: float) -> Decision:
         s = self.settings
+        if assessment.kind == "moving":
+            # Not a gap in the measurement but something else going on: whatever the posture was, it is over.
+            self._end_slouch("uncertain")
+            self._gap_since = None
+            return Decision(self.state, (), None, confirming=False)
         if assessment.kind != "measured":
             self._bad_since = self._good_since = None
             if self._gap_since is None:

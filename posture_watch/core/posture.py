@@ -27,7 +27,9 @@ from .metrics import BodyMetrics
 FAULTS = ("head_drop", "forward_head", "shoulders_raised", "side_lean", "too_close")
 DARK = "too dark or camera covered"  # the reason the watcher watches for a covered lens
 
-Kind = Literal["measured", "absent", "uncertain"]
+# "moving": ordinary movement (a stretch, a hand at the face, turning, reaching, rising from the chair): posture says
+# nothing then, and a slouch before it is over.
+Kind = Literal["measured", "absent", "uncertain", "moving"]
 
 
 @dataclass(frozen=True)
@@ -101,11 +103,16 @@ def _gate(m: BodyMetrics, b: Baseline) -> Assessment | None:
     if abs(m.face_turn_deg - b.mean("face_turn_deg")) > th.MAX_FACE_TURN_DEG:
         return Assessment("uncertain", "face turned away")
     if abs(m.torso_turn_deg - b.mean("torso_turn_deg")) > th.MAX_TORSO_TURN_DEG:
-        return Assessment("uncertain", "turned away (talking to someone?)")
-    if m.arms_raised > th.ARMS_RAISED_WIDTHS:
-        return Assessment("uncertain", "arms raised (stretching)")
-    if m.hand_to_face < th.HAND_AT_FACE_WIDTHS:
-        return Assessment("uncertain", "a hand at the face (drinking, resting the chin)")
+        return Assessment("moving", "turned away (talking to someone?)")
+    if m.arms_raised > th.STRETCH_WIDTHS:
+        return Assessment("moving", "arms raised (stretching)")
+    if m.arms_raised > th.HAND_UP_WIDTHS:
+        return Assessment("moving", "a hand raised (drinking, a chin on the hand?)")
+    if m.elbow_out > th.REACH_WIDTHS:
+        return Assessment("moving", "reaching for something")
+    rise = min(b.mean("ear_y") - m.ear_y, b.mean("shoulder_y") - m.shoulder_y) / width0
+    if rise > th.STANDING_RISE_WIDTHS:
+        return Assessment("moving", "standing up or sitting down")
     return None
 
 

@@ -17,7 +17,7 @@ MIN_EAR_WIDTH_PX = 2.0
 # Each fault's threshold is the larger of a floor (what a person would call a real change) and NOISE_SPREADS
 # calibration spreads (what is only measurement noise), divided by the user's sensitivity.
 
-NECK_FLOOR_DEG = 12.0  # forward flexion of the neck beyond the calibrated posture
+NECK_FLOOR_DEG = 9.0  # forward flexion of the neck beyond the calibrated posture
 SHOULDER_FLOOR_DEG = 10.0  # collarbones raised beyond the calibrated posture
 # The neck fault is named "head pushed forward" when the head grew in the picture (relative to the shoulders) by at
 # least this share of how far the ears dropped (in shoulder widths), else "head dropping".
@@ -37,10 +37,18 @@ BLANK_STD = 8.0  # a closed privacy shutter or covered lens is nearly uniform
 MAX_OFFSET_WIDTHS = 1.0  # how far (in shoulder widths) from the calibrated spot the user may sit, sideways
 MAX_RISE_WIDTHS = 0.8  # ... and up (a standing passer-by's shoulders are far higher than a sitter's)
 SCALE_RANGE = (0.7, 1.6)  # shoulder width relative to the baseline's; a passer-by behind measured 0.6
-# Ordinary movement, not posture: the sample is `uncertain` with the reason.
+# Ordinary movement, not posture: the sample is `uncertain` with the reason. Set on the tune part's movement clips
+# against everything else there (shoulder widths from the shoulder line or the body's midline):
+ARM_VISIBILITY = 0.8  # an elbow or wrist counts as seen from this visibility: the strictest that keeps every tune
+# movement (the pose model guesses arms it cannot see, near the shoulders, with visibility 0.5-0.7)
 MAX_TORSO_TURN_DEG = 30.0  # the shoulder line turned away from the camera (talking to someone beside)
-ARMS_RAISED_WIDTHS = 0.2  # an elbow or wrist this far above the shoulder line (a stretch)
-HAND_AT_FACE_WIDTHS = 0.45  # a wrist this near the nose (drinking, the chin on a hand)
+STRETCH_WIDTHS = 0.5  # an elbow or wrist this far above the shoulder line: a stretch (+1.6 in the stretch clips)
+# A wrist near the shoulder line or above it, lower than a stretch: drinking, a chin on a hand (median +0.15); at
+# the keyboard hands stay well below it (-0.23 at most). (A wrist's distance from the nose does not work: the pose
+# model puts a hidden wrist near a dropping head.)
+HAND_UP_WIDTHS = -0.1
+REACH_WIDTHS = 0.85  # an elbow this far out from the midline: an arm reaching out (0.96 typical, at most 0.76 else)
+STANDING_RISE_WIDTHS = 0.3  # ears and shoulders both this much higher than calibrated: rising from the chair
 
 # --- Calibration quality ----------------------------------------------------------------------------------------
 
