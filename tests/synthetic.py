@@ -11,12 +11,12 @@ from posture_watch.core.metrics import BodyMetrics, measure
 
 def figure(drop: float = 0.0, shrug: float = 0.0, lean_deg: float = 0.0, closer: float = 0.0,
            turn: float = 0.0, shift_x: float = 0.0, visibility: float = 0.99, jitter: float = 0.0,
-           rng: np.random.Generator | None = None) -> Pose:
-    """A person 200 px wide at the shoulders. `drop`: head lowered by that share of the upright neck gap;
-    `shrug`: shoulders raised by that many shoulder widths; `closer`: head that much bigger; `turn`: nose offset
-    in ear widths; `lean_deg`: the whole upper body rolled sideways."""
+           rng: np.random.Generator | None = None, width: float = 200.0) -> Pose:
+    """A person `width` px wide at the shoulders (200: the user at calibration). `drop`: head lowered by that
+    share of the upright neck gap; `shrug`: shoulders raised by that many shoulder widths; `closer`: head that much
+    bigger; `turn`: nose offset in ear widths; `lean_deg`: the whole upper body rolled sideways."""
     xy = np.zeros((33, 2))
-    cx, sy, ws = 320.0 + shift_x, 400.0, 200.0
+    cx, sy, ws = 320.0 + shift_x, 400.0, width
     gap = 0.8 * ws
     ey = sy - gap * (1 - drop)
     we = 0.45 * ws * (1 + closer)

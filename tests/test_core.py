@@ -69,10 +69,21 @@ def test_gates_mark_unmeasurable_samples() -> None:
 
 
 def test_main_person_prefers_the_calibrated_spot_among_near_people() -> None:
-    user, passer = figure(), figure(shift_x=250)
+    user, passer = figure(), figure(shift_x=250, width=260)  # the passer-by is nearer the camera
     assert main_person([passer, user], expected_x=320) is user
-    assert main_person([passer, user]) in (passer, user)
+    assert main_person([user, passer], expected_x=320) is user
     assert main_person([]) is None
+
+
+def test_main_person_without_a_calibrated_spot_is_the_widest() -> None:
+    user, passer = figure(), figure(shift_x=250, width=260)
+    assert main_person([user, passer]) is passer
+    assert main_person([passer, user]) is passer
+
+
+def test_someone_far_behind_is_never_the_user_even_at_the_calibrated_spot() -> None:
+    far_behind, near = figure(width=90), figure(shift_x=250)  # under half as wide as the nearest person
+    assert main_person([far_behind, near], expected_x=320) is near
 
 
 def bad(score: float = 2.0) -> Assessment:
