@@ -16,6 +16,8 @@ import pytest
 
 from posture_watch.core.advice import FIXES, TITLES
 
+pytestmark = pytest.mark.slow  # every test here runs the command line in a subprocess
+
 ROOT = Path(__file__).resolve().parent.parent
 HUNCH = ROOT / "samples" / "hunch_slow.mp4"
 HUNCH_LABELS = ROOT / "samples" / "hunch_slow.labels.csv"

@@ -226,6 +226,7 @@ def test_check_notifications_without_a_bus(no_session_bus: str) -> None:
 # --- a real notification daemon
 
 
+@pytest.mark.slow  # a real notification daemon on a virtual X screen
 def test_dunst_shows_alerts_replaces_them_and_reports_buttons(dunst_server: DunstServer) -> None:
     ok, description = check_notifications()
     assert ok and description.startswith("desktop notifications through dunst 1.")
