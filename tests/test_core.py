@@ -10,7 +10,7 @@ from posture_watch.core.landmarks import main_person
 from posture_watch.core.policy import Alert, AlertPolicy, PolicySettings
 from posture_watch.core.posture import Assessment, assess, neck_angle_deg
 from posture_watch.errors import PostureWatchError
-from tests.synthetic import figure, metrics, upright_baseline
+from tests.synthetic import bad, figure, good, metrics, run_policy, upright_baseline
 
 BRIGHT = (120.0, 50.0)
 
@@ -68,11 +68,17 @@ def test_gates_mark_unmeasurable_samples() -> None:
     assert judge(base, shift_x=300).kind == "absent"  # somebody, but not where the user sits
 
 
-def test_main_person_prefers_the_calibrated_spot_among_near_people() -> None:
-    user, passer = figure(), figure(shift_x=250, width=260)  # the passer-by is nearer the camera
+@pytest.mark.parametrize("side", [-1, 1])
+def test_main_person_prefers_the_calibrated_spot_among_near_people(side: int) -> None:
+    user, passer = figure(), figure(shift_x=side * 250, width=260)  # the passer-by is nearer the camera
     assert main_person([passer, user], expected_x=320) is user
     assert main_person([user, passer], expected_x=320) is user
     assert main_person([]) is None
+
+
+def test_a_user_half_as_wide_as_someone_nearer_still_counts() -> None:
+    user, near = figure(), figure(shift_x=300, width=400)
+    assert main_person([near, user], expected_x=320) is user
 
 
 def test_main_person_without_a_calibrated_spot_is_the_widest() -> None:
@@ -84,27 +90,6 @@ def test_main_person_without_a_calibrated_spot_is_the_widest() -> None:
 def test_someone_far_behind_is_never_the_user_even_at_the_calibrated_spot() -> None:
     far_behind, near = figure(width=90), figure(shift_x=250)  # under half as wide as the nearest person
     assert main_person([far_behind, near], expected_x=320) is near
-
-
-def bad(score: float = 2.0) -> Assessment:
-    return Assessment("measured", scores={"head_drop": score, "side_lean": 0.0})
-
-
-def good() -> Assessment:
-    return Assessment("measured", scores={"head_drop": 0.1})
-
-
-def run_policy(policy: AlertPolicy, seq: list[tuple[float, float, Assessment]], step: float = 0.1) -> list[Alert]:
-    """Feed each assessment from start to end second at `step`; return the alerts raised."""
-    alerts = []
-    for start, end, a in seq:
-        t = start
-        while t < end - 1e-9:
-            decision = policy.update(a, t)
-            if decision.alert:
-                alerts.append(decision.alert)
-            t = round(t + step, 6)
-    return alerts
 
 
 def test_a_lasting_hunch_alerts_once_after_alert_after() -> None:
