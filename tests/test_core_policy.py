@@ -100,6 +100,13 @@ def test_nobody_in_view_and_unmeasurable_have_their_own_limits() -> None:
     assert q.update(ABSENT, 2.0) == Decision("away", (), None, confirming=False)
 
 
+def test_a_moment_unmeasurable_before_a_hunch_does_not_hide_it() -> None:
+    p = policy()
+    run_policy(p, [(0, 2, good()), (2, 2.5, UNMEASURABLE)])  # a hand over the face for half a second
+    assert p.update(bad(), 2.5).state == "upright"
+    assert p.update(bad(), 3.0).state == "slouching"
+
+
 def test_a_short_gap_inside_a_slouch_keeps_it() -> None:
     p = policy()
     run_policy(p, [(0, 3, bad()), (3, 3.9, UNMEASURABLE)])

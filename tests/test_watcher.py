@@ -115,6 +115,14 @@ def test_snooze_and_break(watcher: Watcher) -> None:
     assert watcher.tick(10 + th.BREAK_S) == [Resumed(10 + th.BREAK_S, "break")]
 
 
+def test_a_break_that_ends_with_nobody_at_the_desk_finds_them_away(watcher: Watcher) -> None:
+    feed(watcher, hunched, 0, 5)
+    watcher.command(TakeBreak(60), 5)
+    watcher.tick(65)
+    changes = of(StateChanged, feed(watcher, nobody, 65, 68))
+    assert [(c.t, c.state, c.previous) for c in changes] == [(66.0, "away", "uncertain")]
+
+
 def test_sigusr1_toggles_the_pause(watcher: Watcher) -> None:
     assert watcher.command(TogglePause(), 1)[0] == "paused until resumed"
     assert watcher.command(TogglePause(), 2)[0] == "resumed"
