@@ -112,14 +112,17 @@ def main() -> int:
             return 1
         mutmut(work, "export-cicd-stats")
         stats = json.loads((work / "mutants" / "mutmut-cicd-stats.json").read_text())
-        listed = mutmut(work, "results").stdout.splitlines()
-        survivors = sorted(line.split(":")[0].strip() for line in listed if line.rstrip().endswith(("survived",
-                                                                                                  "no tests")))
+        listed = [line.rsplit(":", 1) for line in mutmut(work, "results", "--all", "true").stdout.splitlines()
+                  if ":" in line]
+        survivors = sorted(name.strip() for name, status in listed if status.strip() in ("survived", "no tests"))
+        timed_out = sorted(name.strip() for name, status in listed if status.strip() == "timeout")
         caught = stats["killed"] + stats["timeout"]
         score = caught / stats["total"] if stats["total"] else 0.0
         print(f"mutants: {stats['total']}; caught {caught} (killed {stats['killed']}, timed out "
               f"{stats['timeout']}); survived {stats['survived']}; in code no test reaches {stats['no_tests']}")
         print(f"score: {100 * score:.1f} %")
+        for name in timed_out:
+            print(f"  timed out (caught): {name}")
         for name in survivors:
             print(f"  survived: {name}")
         if args.survivors:
@@ -127,7 +130,7 @@ def main() -> int:
             args.survivors.write_text("\n".join(diffs))
         if args.json:
             args.json.write_text(json.dumps({"commit": checkout_commit(), "tests": tests, "score": round(score, 4),
-                                             **stats, "survivors": survivors}, indent=2) + "\n")
+                                             **stats, "survivors": survivors, "timed_out": timed_out}, indent=2) + "\n")
         return 0
     finally:
         if args.keep is None:
