@@ -147,7 +147,8 @@ def running(session: Session) -> Iterator[Future[str]]:
     finally:
         session.mailbox.post(Quit("test over"))
         thread.join(WAIT_S)
-        assert not thread.is_alive(), "the session did not stop"
+    assert not thread.is_alive(), "the session did not stop"
+    stopped.result(0)  # what failed on the session's thread (a warning, through pytest.fail) fails the test
 
 
 def webcam_session(clip: Path, estimator: PoseEstimator, warn: Callable[[str], None] = pytest.fail,
