@@ -3,7 +3,9 @@
 `open_notifier()` picks the first backend that works here: desktop-notifier (native notifications with buttons,
 such as "Snooze 30 min" and "Taking a break"), then plyer (cross-platform, no buttons), then the terminal. If the
 backend in use stops working mid-run (the notification server quits, say), alerts move down the chain and the
-user is told once, in one line.
+user is told once, in one line. Before each later alert the backends above are tried again, so when the server
+comes back (a desktop restarted, or one that started after us at login) alerts go back to the desktop, and the
+user is told that too. Alerts are minutes apart, so the retry costs nothing that matters.
 """
 
 import contextlib
@@ -50,6 +52,7 @@ class Notice:
 
 # What the warning says when alerts move to this backend.
 _INSTEAD = {"plyer": "sending alerts through plyer instead", "console": "printing alerts to the terminal instead"}
+BACK = "posture-watch: the notification server is back; alerts go to the desktop again"
 
 
 class Notifier(Protocol):
@@ -98,37 +101,49 @@ class _FallbackNotifier:
     """
 
     def __init__(self, chain: list[Callable[[], Notifier]], warn: Callable[[str], None]) -> None:
-        self._chain = iter(chain)
+        self._chain = chain
         self._warn = warn
-        self._backend, self.first_failure = self._next_working()
+        self._rank, self._backend, self.first_failure = self._first_working(0, len(chain))
         self.name = self._backend.name
 
-    def _next_working(self) -> tuple[Notifier, str | None]:
-        """Open the next backend that works (the terminal after the chain), and why the first one tried did not."""
+    def _first_working(self, start: int, stop: int) -> tuple[int, Notifier, str | None]:
+        """Open the first backend of chain[start:stop] that works, with its rank in the chain (the terminal,
+        ranked after the chain, if none does), and why the first one tried did not."""
         first_failure = None
-        for open_backend in self._chain:
+        for rank in range(start, stop):
             try:
-                return open_backend(), first_failure
+                return rank, self._chain[rank](), first_failure
             except Exception as exc:
                 first_failure = first_failure or backends.describe_failure(exc)
-        return ConsoleNotifier(), first_failure
+        return len(self._chain), ConsoleNotifier(), first_failure
 
     def warn_fallback(self, failed: str, reason: str) -> None:
         self._warn(f"posture-watch: {failed} notifications unavailable ({reason}); {_INSTEAD[self.name]}")
 
     def send(self, notice: Notice) -> None:
         notice = replace(notice, buttons=tuple(self._guarded(b) for b in notice.buttons))
+        if self._rank > 0:
+            self._try_better()
         while True:
             try:
                 self._backend.send(notice)
                 return
             except Exception as exc:
                 failed, reason = self._backend.name, backends.describe_failure(exc)
-                with contextlib.suppress(Exception):
-                    self._backend.close()
-                self._backend, _ = self._next_working()
-                self.name = self._backend.name
+                self._use(*self._first_working(self._rank + 1, len(self._chain))[:2])
                 self.warn_fallback(failed, reason)
+
+    def _try_better(self) -> None:
+        """Move back up the chain if a backend above the one in use works again."""
+        rank, backend, _ = self._first_working(0, self._rank)
+        if rank < self._rank:
+            self._use(rank, backend)
+            self._warn(BACK)
+
+    def _use(self, rank: int, backend: Notifier) -> None:
+        with contextlib.suppress(Exception):
+            self._backend.close()
+        self._rank, self._backend, self.name = rank, backend, backend.name
 
     def _guarded(self, button: Button) -> Button:
         def pressed() -> None:

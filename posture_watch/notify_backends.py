@@ -109,9 +109,9 @@ async def disconnect(bus: MessageBus) -> None:
 class LoopThread:
     """An asyncio loop in a daemon thread, so that synchronous callers can await with a time bound."""
 
-    def __init__(self) -> None:
+    def __init__(self, name: str = "posture-watch-notify") -> None:
         self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="posture-watch-notify", daemon=True)
+        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
         self._thread.start()
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:

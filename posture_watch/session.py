@@ -35,6 +35,7 @@ from .core.events import (
     Paused,
     Quit,
     Recalibrate,
+    Resumed,
     Sampled,
     Stopped,
     WorkingHours,
@@ -301,7 +302,7 @@ class Session:
         if self._camera != status:
             self._camera = status
             self._retry_wait = th.CAMERA_RETRY_FIRST_S
-            self._emit([CameraChanged(now, status, f"{detail}; trying again every so often")])
+            self._emit([CameraChanged(now, status, f"{detail}; {_WAITING[status]} (trying again now and then)")])
         else:
             self._retry_wait = min(2 * self._retry_wait, th.CAMERA_RETRY_MAX_S)
         self._retry_at = now + self._retry_wait
@@ -364,6 +365,8 @@ class Session:
         self._emit(events)
         if not watcher.watching:
             self._set_camera(None)  # within one frame of the command: the light goes off now
+        elif any(isinstance(event, Resumed) for event in events):
+            self._retry_at = 0.0  # resumed or unlocked: a camera that was busy is tried now, not minutes later
         return Reply(True, message)
 
     def _recalibrate(self, seconds: float) -> Reply:
@@ -439,31 +442,34 @@ class Session:
     # --- status -------------------------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """Everything `posture-watch status` shows, as plain JSON-able values; times are local ISO strings."""
-        watcher = self._watcher
-        ws = watcher.status()
+        """Everything `posture-watch status` shows, as plain JSON-able values; times are local ISO strings. Before
+        the first calibration (no watcher yet) the watcher's parts are empty."""
+        ws = None if self.watcher is None else self.watcher.status()
 
         def at(t: float | None) -> str | None:
             return None if t is None else self.clock.wall(t).isoformat(timespec="seconds")
 
-        baseline = watcher.baseline
+        baseline = None if self.watcher is None else self.watcher.baseline
+        last_alert = None if ws is None else ws.last_alert
         return {
             "version": __version__,
             "pid": os.getpid(),
-            "phase": "paused" if ws.holds and self._phase == "watching" else self._phase,
-            "state": ws.state,
-            "faults": list(ws.faults),
-            "holds": [{"reason": reason, "until": at(until)} for reason, until in ws.holds],
-            "camera": self._camera,
-            "camera_covered": ws.covered,
-            "last_alert": None if ws.last_alert is None else {"at": at(ws.last_alert.t), "title": ws.last_alert.title},
+            "phase": "paused" if ws and ws.holds and self._phase == "watching" else self._phase,
+            "state": None if ws is None else ws.state,
+            "faults": [] if ws is None else list(ws.faults),
+            "holds": [] if ws is None else [{"reason": reason, "until": at(until)} for reason, until in ws.holds],
+            "camera": "open" if self._phase == "calibrating" and self._source is not None else self._camera,
+            "camera_covered": ws is not None and ws.covered,
+            "last_alert": None if last_alert is None else {"at": at(last_alert.t), "title": last_alert.title},
             "today": {state: round(self.today.seconds.get(state, 0.0), 1) for state in _STATES},
-            "baseline": {"created": baseline.created, "samples": baseline.samples, "camera": baseline.camera},
-            "break_due": at(ws.break_due),
+            "baseline": None if baseline is None else {"created": baseline.created, "samples": baseline.samples,
+                                                       "camera": baseline.camera},
+            "break_due": None if ws is None else at(ws.break_due),
         }
 
 
 _STATES: tuple[State, ...] = ("upright", "slouching", "away", "uncertain")
+_WAITING = {"busy": "watching waits until it is free", "lost": "watching waits until it is back"}
 
 
 def _name(handler: Callable[[Event], None]) -> str:

@@ -4,7 +4,8 @@ All three hand out `Frame`s through `read()` with the same two knobs, so the ses
 except by the clock:
 
 - `interval` (seconds): the source hands out at most one frame per interval and never decodes the frames in
-  between. The watcher changes it on the fly (adaptive sampling).
+  between. The watcher changes it on the fly (adaptive sampling); a change counts from the last frame handed out,
+  so a watcher that asks for the next frame sooner gets it sooner.
 - `close()`: releases the device or file. Frames are only ever held in memory.
 
 `read(interrupted)` returns None at the end of a clip (`ended` is then True) or as soon as `interrupted()` is
@@ -16,6 +17,7 @@ grab every frame so the driver's queue never holds stale frames, and retrieve on
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 import time
@@ -26,6 +28,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .core.thresholds import MAX_FRAME_SIZE, MIN_FRAME_SIZE
 from .errors import PostureWatchError
 from .store import shown
 
@@ -38,8 +41,6 @@ except ImportError:  # Windows: a clip used as a camera is not locked
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
-MIN_FRAME_SIZE = (64, 48)  # smaller pictures cannot show a person's ears and shoulders
-MAX_FRAME_SIZE = (7680, 4320)  # 8K: beyond it a frame costs hundreds of MB and no webcam delivers it
 LOST_AFTER_FAILED_GRABS = 30  # ~3 s of a camera giving nothing: unplugged or taken over
 
 
@@ -109,7 +110,7 @@ class VideoFileSource(_Source):
             raise
         self.frames_read = 0
         self.label = str(self.path)
-        self._next_due = 0.0
+        self._last_t = -math.inf
         self._image: np.ndarray | None = None
 
     def read(self, interrupted: Callable[[], bool] = never) -> Frame | None:
@@ -117,11 +118,11 @@ class VideoFileSource(_Source):
             index = self.frames_read
             self.frames_read += 1
             t = index / self.fps
-            if t + 1e-9 < self._next_due:
+            if t + 1e-9 < self._last_t + self.interval:
                 continue  # grabbed (the container must be read in order) but never converted
             ok, self._image = self._cap.retrieve(self._image)
             if ok:
-                self._next_due = t + self.interval
+                self._last_t = t
                 return Frame(t, index, self._image)
         self.ended = True
         return None
@@ -156,7 +157,7 @@ class CameraSource(_Source):
         except PostureWatchError:
             self._cap.release()
             raise
-        self._next_due = 0.0
+        self._last_t = -math.inf
         self._index = -1
         self._image: np.ndarray | None = None
 
@@ -172,11 +173,11 @@ class CameraSource(_Source):
             failures = 0
             self._index += 1
             now = time.monotonic() - self._origin
-            if now < self._next_due:
+            if now < self._last_t + self.interval:
                 continue
             ok, self._image = self._cap.retrieve(self._image)
             if ok:
-                self._next_due = now + self.interval
+                self._last_t = now
                 return Frame(now, self._index, self._image)
         return None
 
@@ -223,7 +224,7 @@ class PacedClipSource(_Source):
         self._start = time.monotonic()
         # Reported t continues across reopenings (after a pause) when a clock origin is given.
         self._offset = 0.0 if clock_origin is None else self._start - clock_origin
-        self._next_due = 0.0
+        self._last_t = -math.inf
         self._index = 0
 
     def _load(self, size: tuple[int, int] | None) -> None:
@@ -264,11 +265,11 @@ class PacedClipSource(_Source):
             if interrupted():
                 return None
             self._index += 1
-            if t + 1e-9 >= self._next_due:
+            if t + 1e-9 >= self._last_t + self.interval:
                 if not self.path.exists():
                     raise CameraLost(f"{self.label} stopped delivering frames (unplugged: the clip is gone)")
                 image = cv2.imdecode(np.frombuffer(self._jpegs[clip_index], np.uint8), cv2.IMREAD_COLOR)
-                self._next_due = t + self.interval
+                self._last_t = t
                 return Frame(self._offset + t, self._index - 1, image)
         return None
 

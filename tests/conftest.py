@@ -1,5 +1,6 @@
-"""Shared fixtures: real private D-Bus session buses, a recording notification server, and dunst under Xvfb
-(how each is run: tests/desktop.py). Each fixture points the test's environment at what it started."""
+"""Shared fixtures: real private D-Bus buses, a recording notification server, and dunst under Xvfb (how each is
+run: tests/desktop.py), and a control-socket folder of each test's own. Each fixture points the test's environment
+at what it started."""
 
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,9 +12,18 @@ from tests.desktop import (
     NotificationServer,
     dunst_available,
     dunst_on,
-    notification_server_on,
     session_bus,
+    start_notification_server,
 )
+
+
+@pytest.fixture(autouse=True)
+def private_runtime_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A control-socket folder of the test's own: a `run` started by a test never meets another test's watcher (or
+    the user's), and the one-watcher-per-user lock is per test."""
+    folder = tmp_path_factory.mktemp("run")
+    monkeypatch.setenv("POSTURE_WATCH_RUNTIME_DIR", str(folder))
+    return folder
 
 
 @pytest.fixture
@@ -21,6 +31,15 @@ def private_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh, empty D-Bus session bus; DBUS_SESSION_BUS_ADDRESS points at it for the test. Yields the address."""
     with session_bus() as address:
         monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", address)
+        yield address
+
+
+@pytest.fixture
+def private_system_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A second private bus standing in for the system bus (where logind lives): DBUS_SYSTEM_BUS_ADDRESS, which
+    D-Bus libraries honour, points at it for the test. Yields the address."""
+    with session_bus() as address:
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", address)
         yield address
 
 
@@ -35,8 +54,9 @@ def no_session_bus(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
 @pytest.fixture
 def notification_server(private_bus: str) -> Iterator[NotificationServer]:
     """tests/notify_server.py running on `private_bus`, with a control client."""
-    with notification_server_on(private_bus) as server:
-        yield server
+    server = start_notification_server(private_bus)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

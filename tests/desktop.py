@@ -52,7 +52,7 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
 
 @contextlib.contextmanager
 def session_bus() -> Iterator[str]:
-    """A fresh, empty D-Bus session bus (a dbus-daemon of its own) while in use. Yields its address."""
+    """A fresh, empty D-Bus bus (a dbus-daemon of its own, session-bus rules) while in use. Yields its address."""
     proc = subprocess.Popen(
         ["dbus-daemon", f"--config-file={SESSION_BUS_CONF}", "--nofork", "--print-address=1"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -118,21 +118,17 @@ class NotificationServer:
         stop_process(self.process)
 
 
-@contextlib.contextmanager
-def notification_server_on(bus_address: str) -> Iterator[NotificationServer]:
-    """tests/notify_server.py running on the bus at `bus_address`, with a control client."""
+def start_notification_server(bus_address: str) -> NotificationServer:
+    """tests/notify_server.py on that bus (again, after a test stopped it: a restarted notification daemon), with a
+    control client; `stop()` it when done."""
     proc = subprocess.Popen([sys.executable, str(TESTS / "notify_server.py")], stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "DBUS_SESSION_BUS_ADDRESS": bus_address})
     try:
         assert read_line(proc) == "READY"
-        server = NotificationServer(proc, bus_address)
+        return NotificationServer(proc, bus_address)
     except BaseException:
         stop_process(proc)
         raise
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 DUNSTRC = """\

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from posture_watch.core.advice import FIXES, TITLES
+from posture_watch.offline import unavailable_reason
 
 pytestmark = pytest.mark.slow  # every test here runs the command line in a subprocess
 
@@ -158,12 +159,16 @@ def test_doctor_reports_every_check(tmp_path: Path) -> None:
     lines = [DOCTOR_LINE.match(line) for line in done.stdout.splitlines()]
     assert all(lines), done.stdout
     checks = [(m[1].strip(), m[2], m[3]) for m in lines if m]
-    assert [label for _, label, _ in checks] == ["pose model", "camera", "notifications", "baseline"], done.stdout
-    (model, camera, notifications, baseline) = checks
+    assert [label for _, label, _ in checks] == ["pose model", "camera", "notifications", "baseline", "settings",
+                                                 "autostart", "network"], done.stdout
+    model, camera, notifications, baseline, _, _, network = checks
     assert model[0] == "ok" and "sha256 verified" in model[2]
     assert camera[0] == "PROBLEM" and "cannot open camera 7" in camera[2]
     assert notifications[0] == "PROBLEM" and notifications[2].endswith("alerts will be printed to the terminal")
     assert baseline[0] == "PROBLEM" and "calibrate" in baseline[2]
+    guarded = unavailable_reason() is None  # Linux on x86_64 or aarch64
+    expected = ("ok", "cannot open an internet socket") if guarded else ("PROBLEM", "NOT blocked")
+    assert network[0] == expected[0] and expected[1] in network[2], network
 
 
 def test_a_model_that_is_not_a_bundle_is_refused(tmp_path: Path) -> None:

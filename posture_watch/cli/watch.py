@@ -31,7 +31,11 @@ examples:
   posture-watch run --alert-after 120        alert only after two minutes of slouching
   posture-watch run --camera 1 --resolution 1280x720
   posture-watch run --camera clip.mp4 --loop a recorded clip stands in for the webcam, in real time
-  kill -USR1 PID                             pause or resume a running watcher (the camera goes off)
+  posture-watch pause 30m                    (from another terminal) pause the running watcher; the camera goes off
+  posture-watch config set watch.alert_after 120
+                                             keep a setting in the settings file instead of typing the flag
+
+Flags override the settings file (posture-watch config show), which overrides the defaults.
 """
 CALIBRATE_EXAMPLES = """\
 examples:
@@ -46,17 +50,14 @@ FIRST_RUN_CALIBRATION_S = 5.0
 def add_commands(sub: argparse._SubParsersAction) -> None:
     camera, model, policy = common.camera_options(), common.model_options(), common.policy_options()
     run = sub.add_parser(
-        "run", parents=[camera, model, policy], help="watch your posture through the webcam",
+        "run", parents=[camera, model, policy, common.run_options()], help="watch your posture through the webcam",
         formatter_class=common.Formatter, epilog=RUN_EXAMPLES,
         description="Watch through the webcam and alert when a bad posture lasts. Starts with calibration if "
-        "there is no baseline yet. Ctrl-C (or SIGTERM, SIGHUP) stops in any phase; SIGUSR1 pauses and resumes. "
-        "The camera is open only while sampling: it is closed while paused.")
+        "there is no baseline yet. One watcher runs per user; `posture-watch status`, `pause`, `resume`, "
+        "`snooze`, `break`, `recalibrate` and `quit` control it. Ctrl-C (or SIGTERM, SIGHUP) stops in any phase; "
+        "SIGUSR1 pauses and resumes. The camera is open only while sampling: it is closed while paused.")
     run.add_argument("--baseline", type=Path, metavar="FILE",
                      help=f"baseline to use (default {common.shown_default_baseline()})")
-    run.add_argument("--notifier", choices=("auto", "desktop", "plyer", "console", "none"), default="auto",
-                     help="where alerts go (default auto: desktop notification, else the terminal)")
-    run.add_argument("--interval", type=common.positive_seconds, default=1.5, metavar="SECONDS",
-                     help="seconds between samples while nothing changes (default %(default)g)")
     run.set_defaults(command=run_command)
 
     cal = sub.add_parser(
@@ -79,9 +80,10 @@ def calibrate_command(args: argparse.Namespace) -> int:
                                 "needs a few frames to measure")
     mailbox = Mailbox()
     common.stop_on_signals(mailbox)
+    settings = common.effective_settings(args)
     clock = LiveClock()
     with PoseEstimator(args.model) as estimator:
-        session = Session(estimator, common.camera_opener(args, clock), WatchSettings(),
+        session = Session(estimator, common.camera_opener(settings, args, clock), WatchSettings(),
                           clock=clock, mailbox=mailbox)
         session.subscribe(ConsoleReport(clock))
         try:
@@ -118,38 +120,41 @@ def calibrate_at_terminal(session: Session, seconds: float) -> Baseline:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from ..control import serving
     from ..notify import EventNotifier, open_notifier
     from ..pose import PoseEstimator
+    from ..screenlock import ScreenLockWatch
 
     mailbox = Mailbox()
     common.stop_on_signals(mailbox, pause_toggle=True)  # before the model loads: a signal then is not fatal
-    if args.cooldown < th.MIN_COOLDOWN_S:
-        raise PostureWatchError(f"--cooldown must be at least {th.MIN_COOLDOWN_S:g} s for a running watcher "
-                                "(more often is nagging)")
-    settings = common.watch_settings(args, args.interval)
+    settings = common.effective_settings(args)  # an invalid settings file is refused before anything starts
     path = common.baseline_path(args)
     baseline = load_baseline(path) if args.baseline is not None or path.exists() else None
     clock = LiveClock()
-    notifier = open_notifier(args.notifier)  # an unusable --notifier is refused before anything slow
-    alerts = EventNotifier(notifier, mailbox.post)
-    try:
-        with PoseEstimator(args.model) as estimator:
-            session = Session(estimator, common.camera_opener(args, clock), settings, baseline, clock=clock,
-                              mailbox=mailbox)
-            session.subscribe(ConsoleReport(clock))
-            session.subscribe(alerts)
-            try:
-                if baseline is None:
-                    common.say("No baseline yet: calibrating first.")
-                    baseline = calibrate_at_terminal(session, FIRST_RUN_CALIBRATION_S)
-                    keep_baseline(baseline, path)
-                    session.use_baseline(baseline)
-                common.say(f"Watching ({args.camera}); Ctrl-C to stop, SIGUSR1 to pause.")
-                reason = session.run()
-            except SessionStopped as stop:
-                reason = stop.reason
-    finally:
-        alerts.close()
+    with serving(mailbox) as control:  # a second watcher of the same user stops here, naming the first
+        notifier = open_notifier(settings.watch.notifier)  # an unusable notifier is refused before anything slow
+        alerts = EventNotifier(notifier, mailbox.post)
+        try:
+            # From here on a screen lock turns the camera off (after a first-run calibration, if one is under way).
+            with PoseEstimator(args.model) as estimator, ScreenLockWatch(mailbox.post, common.say):
+                session = Session(estimator, common.camera_opener(settings, args, clock), settings.watch_settings(),
+                                  baseline, clock=clock, mailbox=mailbox, schedule=settings.work_schedule())
+                session.subscribe(ConsoleReport(clock))
+                session.subscribe(alerts)
+                try:
+                    if baseline is None:
+                        common.say("No baseline yet: calibrating first.")
+                        baseline = calibrate_at_terminal(session, FIRST_RUN_CALIBRATION_S)
+                        keep_baseline(baseline, path)
+                        session.use_baseline(baseline)
+                    how = ("`posture-watch pause` pauses, `posture-watch quit` or Ctrl-C stops" if control
+                           else "Ctrl-C to stop")
+                    common.say(f"Watching ({settings.watch.camera}); {how}.")
+                    reason = session.run()
+                except SessionStopped as stop:
+                    reason = stop.reason
+        finally:
+            alerts.close()
     common.say(f"Stopped ({reason}).")
     return 0
 
@@ -162,6 +167,11 @@ def keep_baseline(baseline: Baseline, path: Path) -> None:
         common.say(f"posture-watch: {err}; watching with this calibration for now (it is lost when you stop)")
         return
     common.say(f"Baseline saved to {shown(path)}.")
+
+
+# Holds that end by themselves, not by `resume`, say what ends them.
+HELD_UNTIL = {"screen_locked": "until the screen is unlocked", "quiet_hours": "until working hours begin"}
+RESUMED = {"screen_locked": "screen unlocked", "quiet_hours": "working hours begin"}
 
 
 class ConsoleReport:
@@ -186,10 +196,11 @@ class ConsoleReport:
             case SetupWarning(text=text):
                 return f"note: {text}"
             case Paused(reason=reason, until=until):
-                when = "until resumed" if until is None else f"until {self._clock.wall(until):%H:%M}"
+                when = HELD_UNTIL.get(reason, "until resumed") if until is None else \
+                    f"until {self._clock.wall(until):%H:%M}"
                 return f"{reason.replace('_', ' ')}: camera off {when}"
             case Resumed(reason=reason):
-                return f"{reason.replace('_', ' ')} over"
+                return RESUMED.get(reason, f"{reason.replace('_', ' ')} over")
             case CameraChanged(status=status, detail=detail) if status != "closed" and status != "open":
                 return f"camera {status}: {detail}" if detail else f"camera {status}"
             case Calibrated(baseline=baseline):
