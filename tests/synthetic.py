@@ -1,5 +1,6 @@
-"""Synthetic people for the pure core: a head-and-shoulders figure built in 3D (metres) and seen through a pinhole
-webcam, so that both what MediaPipe would put in the picture and its 3D landmarks are consistent."""
+"""Synthetic input for the pure core: a head-and-shoulders figure built in 3D (metres) and seen through a pinhole
+webcam, so that both what MediaPipe would put in the picture and its 3D landmarks are consistent; and assessments
+fed to the alert policy on a fake clock."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ from posture_watch.core.landmarks import (
     Pose,
 )
 from posture_watch.core.metrics import BodyMetrics, measure
+from posture_watch.core.policy import Alert, AlertPolicy
+from posture_watch.core.posture import Assessment
 
 SIZE = (640, 480)
 FOCAL = 0.83 * SIZE[0]  # a 62 degree webcam
@@ -31,15 +34,18 @@ CLAVICLE = 0.15
 
 
 def figure(flex_deg: float = 0.0, shrug: float = 0.0, lean_deg: float = 0.0, closer: float = 0.0,
-           turn: float = 0.0, shift_x: float = 0.0, distance: float = 0.65, camera_height: float = 0.0,
+           turn: float = 0.0, shift_x: float = 0.0, distance: float | None = None, camera_height: float = 0.0,
            visibility: float = 0.99, arms_up: bool = False, hand_at_face: bool = False, torso_turn_deg: float = 0.0,
-           jitter: float = 0.0, rng: np.random.Generator | None = None) -> Pose:
-    """A person `distance` m in front of the camera (eyes at `camera_height` m below the camera: negative is a
+           jitter: float = 0.0, rng: np.random.Generator | None = None, width: float | None = None) -> Pose:
+    """A person `distance` m in front of the camera (by default where the shoulders are 200 px wide, about 1 m; eyes
+    at `camera_height` m below the camera: negative is a
     laptop camera below the eyes). `flex_deg`: the neck tilted forward; `shrug`: the shoulders raised by that many
     metres; `lean_deg`: the trunk rolled sideways; `closer`: the whole body that many metres nearer; `turn`: the
     nose moved sideways by that many ear widths; `shift_x`: the person moved sideways, in pixels at the shoulders;
     `torso_turn_deg`: the shoulders turned away from the camera. Arms hang out of sight unless raised or at the
-    face. `jitter` adds that many pixels of noise."""
+    face. `jitter` adds that many pixels of noise. `width`: instead of `distance`, as far as makes the shoulders
+    that many pixels wide."""
+    distance = distance or FOCAL * SHOULDERS / (width or 200.0)
     world = np.zeros((33, 3))
     sh_mid = np.array([0.0, -0.45, 0.0])  # above the hips, MediaPipe's origin; y down, z away from the camera
     half = SHOULDERS / 2 * np.array([math.cos(math.radians(torso_turn_deg)), 0.0,
@@ -101,3 +107,29 @@ def upright_baseline(jitter: float = 1.0, seed: int = 0, angles: AngleModel | No
     rng = np.random.default_rng(seed)
     samples = [measure(figure(jitter=jitter, rng=rng, **kw)) for _ in range(25)]  # type: ignore[arg-type]
     return build_baseline(samples, "test", SIZE, "2026-01-01T00:00:00+00:00", angles or geometric_angle_model())
+
+
+def moved(pose: Pose, dx: float = 0.0, dy: float = 0.0) -> Pose:
+    """The same pose shifted in the picture (dy < 0: up)."""
+    return Pose(pose.xy + np.array([dx, dy]), pose.visibility, pose.image_size, pose.world)
+
+
+def bad(score: float = 2.0) -> Assessment:
+    return Assessment("measured", scores={"head_drop": score, "side_lean": 0.0})
+
+
+def good() -> Assessment:
+    return Assessment("measured", scores={"head_drop": 0.1})
+
+
+def run_policy(policy: AlertPolicy, seq: list[tuple[float, float, Assessment]], step: float = 0.1) -> list[Alert]:
+    """Feed each assessment from start to end second at `step`; return the alerts raised."""
+    alerts = []
+    for start, end, a in seq:
+        t = start
+        while t < end - 1e-9:
+            decision = policy.update(a, t)
+            if decision.alert:
+                alerts.append(decision.alert)
+            t = round(t + step, 6)
+    return alerts

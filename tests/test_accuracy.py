@@ -15,6 +15,8 @@ import pytest
 
 from benchmarks import accuracy
 
+pytestmark = pytest.mark.slow  # replays every labelled clip through the model: about two minutes
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
 

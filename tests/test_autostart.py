@@ -52,6 +52,7 @@ def xdg_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 def test_enable_status_disable(xdg_env: dict[str, str], tmp_path: Path) -> None:
     entry = tmp_path / "xdg" / "autostart" / "posture-watch.desktop"
     off = posture_watch("autostart", "status", env=xdg_env)
@@ -112,6 +113,7 @@ def test_the_login_entry_starts_a_working_watcher(xdg_env: dict[str, str], tmp_p
     assert f"Watching ({HUNCH})" in text and "Stopped (posture-watch quit)." in text, text
 
 
+@pytest.mark.slow
 def test_awkward_paths_are_quoted_for_the_desktop(tmp_path: Path) -> None:
     """A Python in a folder with a space and a $ in its name, and quotes in its own: the entry validates, reads back
     the same, and GLib's launcher starts exactly that program. (Not a %: GLib looks for the program before it
@@ -149,6 +151,7 @@ def test_a_broken_or_switched_off_entry_is_reported(tmp_path: Path, monkeypatch:
     assert check_autostart().ok and check_autostart().detail.startswith("off")
 
 
+@pytest.mark.slow
 def test_enable_refuses_a_python_that_cannot_start_posture_watch() -> None:
     other = shutil.which("python3", path="/usr/bin:/bin")
     if other is None or subprocess.run([other, "-c", "import posture_watch"], capture_output=True,
@@ -159,6 +162,7 @@ def test_enable_refuses_a_python_that_cannot_start_posture_watch() -> None:
     check_start_command(start_command())  # this install does start
 
 
+@pytest.mark.slow
 def test_the_macos_launch_agent(tmp_path: Path) -> None:
     agent = LaunchAgent(tmp_path)
     agent.enable(start_command())

@@ -23,6 +23,7 @@ def test_every_clip_has_a_loadable_baseline(name: str) -> None:
     assert set(baseline.stats) == set(STAT_NAMES) and baseline.samples >= 5
 
 
+@pytest.mark.slow
 def test_committed_baseline_matches_a_fresh_calibration(tmp_path: Path) -> None:
     fresh = tmp_path / "fresh.json"
     done = subprocess.run([sys.executable, "-m", "posture_watch", "calibrate", "--camera", "samples/hunch_slow.mp4",
@@ -35,6 +36,7 @@ def test_committed_baseline_matches_a_fresh_calibration(tmp_path: Path) -> None:
         assert new[name]["mean"] == pytest.approx(old[name]["mean"], rel=0.05), name
 
 
+@pytest.mark.slow
 def test_replay_with_the_committed_baseline_alerts_in_the_hunch() -> None:
     done = subprocess.run([sys.executable, "-m", "posture_watch", "replay", "samples/hunch_slow.mp4", "--baseline",
                            "calibration/hunch_slow.json", "--alert-after", "3", "--json"], cwd=ROOT,

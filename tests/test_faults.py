@@ -29,7 +29,7 @@ from posture_watch.pose import PoseEstimator
 from posture_watch.session import ClipClock, LiveClock, Session
 from posture_watch.sources import PacedClipSource, VideoFileSource
 from posture_watch.store import load_baseline
-from tests.conftest import NotificationServer, start_notification_server
+from tests.desktop import NotificationServer, start_notification_server
 from tests.emulated_camera import HUNCH, another_program_holds, hunch_frames, write_clip
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,6 +139,7 @@ def waited_as_asked(waits: list[float], backoff: list[float]) -> bool:
     return all(want - 0.01 <= wait <= want + 0.15 for wait, want in zip(waits, expected, strict=False))
 
 
+@pytest.mark.slow
 def test_a_busy_camera_is_retried_with_doubling_waits_and_never_fought_for(
         estimator: PoseEstimator, baseline: Baseline, clip: Path, quick_retries: None) -> None:
     opened: list[float] = []
@@ -157,6 +158,7 @@ def test_a_busy_camera_is_retried_with_doubling_waits_and_never_fought_for(
     assert warnings == []
 
 
+@pytest.mark.slow
 def test_reads_that_fail_mid_run_are_retried_and_watching_resumes_when_the_camera_is_back(
         estimator: PoseEstimator, baseline: Baseline, clip: Path, quick_retries: None) -> None:
     opened: list[float] = []
@@ -181,6 +183,7 @@ def hunch_soon(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_clip(tmp_path_factory.mktemp("clips") / "hunch_soon.avi", hunch_frames(5, 15))
 
 
+@pytest.mark.slow
 def test_frames_slower_than_asked_are_judged_at_the_cameras_pace(
         estimator: PoseEstimator, baseline: Baseline, hunch_soon: Path) -> None:
     session, events, warnings = live_session(estimator, baseline, hunch_soon, fps=2, loop=False)
@@ -288,6 +291,7 @@ def notification_server_calls(calls: list[dict[str, Any]]) -> list[dict[str, Any
     return [call for call in calls if call["method"] == "Notify"]
 
 
+@pytest.mark.slow
 def test_a_camera_that_cannot_be_opened_at_start_is_one_line(tmp_path: Path) -> None:
     shutil.copy(HUNCH_BASELINE, tmp_path / "baseline.json")
     env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(tmp_path)}

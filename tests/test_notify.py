@@ -1,4 +1,4 @@
-"""posture_watch.notify against real D-Bus buses and real notification servers (see conftest.py)."""
+"""posture_watch.notify against real D-Bus buses and real notification servers (see desktop.py)."""
 
 import contextlib
 import os
@@ -16,7 +16,7 @@ import pytest
 from posture_watch.errors import PostureWatchError
 from posture_watch.notify import Button, Notice, Notifier, check_notifications, open_notifier
 from posture_watch.notify_backends import app_icon_path
-from tests.conftest import DunstServer, NotificationServer
+from tests.desktop import DunstServer, NotificationServer
 
 HEAD = Notice("Head dropping forward", "Tuck your chin and lift the crown of your head.", "critical")
 SHOULDERS = Notice("Shoulders rounding", "Squeeze your shoulder blades together for 5 s.")
@@ -229,6 +229,7 @@ def test_check_notifications_without_a_bus(no_session_bus: str) -> None:
 # --- a real notification daemon
 
 
+@pytest.mark.slow  # a real notification daemon on a virtual X screen
 def test_dunst_shows_alerts_replaces_them_and_reports_buttons(dunst_server: DunstServer) -> None:
     ok, description = check_notifications()
     assert ok and description.startswith("desktop notifications through dunst 1.")

@@ -159,6 +159,7 @@ def in_trap(prefix: list[str], commands: list[list[str]], config: Path) -> dict:
     return report
 
 
+@pytest.mark.slow
 def test_no_command_reaches_the_network(namespace: list[str], short_clip: Path, tmp_path: Path) -> None:
     """replay, calibrate, run and doctor each load the pose model; MediaPipe's logger tries to upload when a
     model is closed (and a minute into a longer run), and must get nowhere."""
@@ -181,6 +182,7 @@ def test_no_command_reaches_the_network(namespace: list[str], short_clip: Path, 
         assert not chatter, f"MediaPipe's log lines reached the terminal in {command['argv'][3:]}: {chatter}"
 
 
+@pytest.mark.slow
 def test_the_proxy_diversion_alone_keeps_mediapipe_from_looking_the_name_up(namespace: list[str],
                                                                           tmp_path: Path) -> None:
     """Without the filter (as on macOS and Windows), only pointing MediaPipe at a proxy on loopback: no lookup,
@@ -193,6 +195,7 @@ def test_the_proxy_diversion_alone_keeps_mediapipe_from_looking_the_name_up(name
     assert report["traced"] == [], "strace saw: " + "; ".join(report["traced"])
 
 
+@pytest.mark.slow
 def test_the_trap_catches_mediapipe_calling_home_without_the_guard(namespace: list[str], tmp_path: Path) -> None:
     """The positive control: the same replay with the guard (filter and proxy diversion) left out is caught by
     every detector."""

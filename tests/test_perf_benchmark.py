@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the benchmark's quick mode runs for over a minute
+
 ROOT = Path(__file__).resolve().parent.parent
 PERF = ROOT / "benchmarks" / "perf.py"
 

@@ -19,7 +19,7 @@ from jeepney.io.blocking import open_dbus_connection
 
 from posture_watch.core.events import Command, ScreenLock
 from posture_watch.screenlock import UNDETECTABLE, ScreenLockWatch
-from tests.conftest import SESSION_BUS_CONF, read_line, stop_process
+from tests.desktop import SESSION_BUS_CONF, read_line, stop_process
 
 FAKE = Path(__file__).resolve().parent / "fake_screen_lock.py"
 SESSION_PATH = "/org/freedesktop/login1/session/_31"
@@ -153,6 +153,7 @@ def _thread_counters(native_id: int) -> tuple[int, int]:
     return switches, int(fields[11]) + int(fields[12])  # utime + stime
 
 
+@pytest.mark.slow
 def test_listening_costs_nothing_while_idle(private_bus: str, private_system_bus: str) -> None:
     with locker("screensaver", private_bus), locker("logind", private_system_bus), ScreenLockWatch(print, print):
         listener = next(t for t in threading.enumerate() if t.name == "posture-watch-screen-lock")

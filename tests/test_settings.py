@@ -70,6 +70,7 @@ INVALID = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", INVALID)
 def test_run_refuses_an_invalid_file_with_one_line_per_problem(tmp_path: Path, case: str) -> None:
     text, expected = INVALID[case]
@@ -86,6 +87,7 @@ def test_run_refuses_an_invalid_file_with_one_line_per_problem(tmp_path: Path, c
     assert path.read_bytes() == before  # never rewritten without being asked
 
 
+@pytest.mark.slow
 def test_missing_schema_is_a_problem_of_the_whole_file(tmp_path: Path) -> None:
     path = write(tmp_path, "[watch]\nalert_after = 20\n")
     done = cli("config", "show", config=tmp_path)
@@ -94,6 +96,7 @@ def test_missing_schema_is_a_problem_of_the_whole_file(tmp_path: Path) -> None:
                                         "`schema = 1` (the settings format it is written in)"]
 
 
+@pytest.mark.slow
 def test_unreadable_settings_are_one_line(tmp_path: Path) -> None:
     (tmp_path / "config.toml").mkdir()
     done = cli("run", "--camera", str(HUNCH), config=tmp_path)
@@ -127,6 +130,7 @@ def test_flag_overrides_file_overrides_default(tmp_path: Path, monkeypatch: pyte
     assert (schedule.start.hour, schedule.end.hour) == (9, 18)
 
 
+@pytest.mark.slow
 def test_a_flag_the_running_watcher_cannot_take_is_refused(tmp_path: Path) -> None:
     done = cli("run", "--cooldown", "2", "--camera", str(HUNCH), config=tmp_path)
     assert done.returncode == 2
@@ -138,6 +142,7 @@ def test_a_flag_the_running_watcher_cannot_take_is_refused(tmp_path: Path) -> No
     assert usage.returncode == 2 and "must be WIDTHxHEIGHT like 640x480" in usage.stderr
 
 
+@pytest.mark.slow
 def test_config_show_says_where_each_value_comes_from(tmp_path: Path) -> None:
     write(tmp_path, "schema = 1\n[watch]\ncooldown = 300\n")
     done = cli("config", config=tmp_path)
@@ -163,6 +168,7 @@ working_days = 'Mon-Fri'  # weekends off
 """
 
 
+@pytest.mark.slow
 def test_config_set_changes_one_value_and_keeps_the_rest(tmp_path: Path) -> None:
     path = write(tmp_path, COMMENTED)
     done = cli("config", "set", "watch.alert_after", "120", config=tmp_path)
@@ -182,6 +188,7 @@ def test_config_set_changes_one_value_and_keeps_the_rest(tmp_path: Path) -> None
     assert (path.stat().st_mode & 0o777) == 0o600
 
 
+@pytest.mark.slow
 def test_config_set_validates_before_writing(tmp_path: Path) -> None:
     path = write(tmp_path, COMMENTED)
     for args, message in [(("watch.alert_after", "soon"), "watch.alert_after: 'soon' is not a number of seconds"),
@@ -193,6 +200,7 @@ def test_config_set_validates_before_writing(tmp_path: Path) -> None:
     assert path.read_text() == COMMENTED
 
 
+@pytest.mark.slow
 def test_config_set_refuses_to_build_on_an_invalid_file_but_can_fix_the_bad_value(tmp_path: Path) -> None:
     broken = "schema = 1\n[watch]\nalert_after = 'soon'\ncooldown = 1\n"
     path = write(tmp_path, broken)
@@ -210,6 +218,7 @@ def test_config_set_refuses_to_build_on_an_invalid_file_but_can_fix_the_bad_valu
     assert path.read_text() == "schema = 1\n[watch]\nalert_after = 20\n"
 
 
+@pytest.mark.slow
 def test_config_set_creates_a_documented_file_and_follows_a_symlink(tmp_path: Path) -> None:
     config, dotfiles = tmp_path / "config", tmp_path / "dotfiles"
     config.mkdir()
@@ -227,6 +236,7 @@ def test_config_set_creates_a_documented_file_and_follows_a_symlink(tmp_path: Pa
     assert (dotfiles / "pw.toml").read_bytes() == b"schema = 1\r\n[watch]\r\ncooldown = 200\r\n"
 
 
+@pytest.mark.slow
 def test_config_edit_opens_the_editor_then_checks(tmp_path: Path) -> None:
     # The user types a key into the last table of the new file, where it does not belong.
     done = cli("config", "edit", config=tmp_path, env={"VISUAL": "sh -c 'echo cooldown = 2 >> \"$0\"'"})
