@@ -24,6 +24,12 @@ def config_dir() -> Path:
     return Path(override) if override else Path(platformdirs.user_config_dir(APP, appauthor=False))
 
 
+def data_dir() -> Path:
+    """Per-user data folder (e.g. ~/.local/share/posture-watch: the history); POSTURE_WATCH_DATA_DIR overrides it."""
+    override = os.environ.get("POSTURE_WATCH_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP, appauthor=False))
+
+
 def default_baseline_path() -> Path:
     return config_dir() / "baseline.json"
 
@@ -35,13 +41,13 @@ def shown(path: Path) -> str:
     return "~" + text[len(home):] if home not in ("", "/") and text.startswith(home + os.sep) else text
 
 
-def write_private_file(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step; the file is created with mode 0600."""
+def write_private_file(path: Path, content: str | bytes) -> None:
+    """Replace `path` with `content` (text is written as UTF-8) in one step; the file is created with mode 0600."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content.encode("utf-8") if isinstance(content, str) else content)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -12,7 +12,7 @@ import sys
 
 from .. import __version__
 from ..errors import PostureWatchError
-from . import common, doctor, replay, watch
+from . import common, doctor, history, replay, report, watch
 
 EPILOG = """\
 examples:
@@ -22,6 +22,8 @@ examples:
   posture-watch replay clip.mp4 --alert-after 3
                                           analyse every frame of a clip and print a timeline
   posture-watch doctor                    check the model, camera, notifications and baseline
+  posture-watch report --open             how you sat today: summary, timeline and plots in the browser
+  posture-watch history export --csv      your posture history, minute by minute
 
 Every command has its own --help with examples.
 """
@@ -53,6 +55,8 @@ def parser() -> argparse.ArgumentParser:
     watch.add_commands(sub)
     replay.add_command(sub)
     doctor.add_command(sub)
+    history.add_command(sub)
+    report.add_command(sub)
     return top
 
 

@@ -57,6 +57,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                      help="where alerts go (default auto: desktop notification, else the terminal)")
     run.add_argument("--interval", type=common.positive_seconds, default=1.5, metavar="SECONDS",
                      help="seconds between samples while nothing changes (default %(default)g)")
+    run.add_argument("--no-history", action="store_true",
+                     help="keep no history of this run (default: kept for `posture-watch report`)")
     run.set_defaults(command=run_command)
 
     cal = sub.add_parser(
@@ -118,6 +120,7 @@ def calibrate_at_terminal(session: Session, seconds: float) -> Baseline:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from ..history import History, default_history_path
     from ..notify import EventNotifier, open_notifier
     from ..pose import PoseEstimator
 
@@ -132,12 +135,16 @@ def run_command(args: argparse.Namespace) -> int:
     clock = LiveClock()
     notifier = open_notifier(args.notifier)  # an unusable --notifier is refused before anything slow
     alerts = EventNotifier(notifier, mailbox.post)
+    history = None if args.no_history else History(default_history_path(), clock, f"camera {args.camera}",
+                                                   warn=common.say)
     try:
         with PoseEstimator(args.model) as estimator:
             session = Session(estimator, common.camera_opener(args, clock), settings, baseline, clock=clock,
                               mailbox=mailbox)
             session.subscribe(ConsoleReport(clock))
             session.subscribe(alerts)
+            if history is not None:
+                session.subscribe(history)
             try:
                 if baseline is None:
                     common.say("No baseline yet: calibrating first.")
@@ -150,6 +157,8 @@ def run_command(args: argparse.Namespace) -> int:
                 reason = stop.reason
     finally:
         alerts.close()
+        if history is not None:
+            history.close()
     common.say(f"Stopped ({reason}).")
     return 0
 

@@ -85,3 +85,11 @@ BREAK_REMINDER_LATER_S = 10 * 60.0  # the reminder's "Later" button
 COVERED_REPORT_AFTER_S = 10.0  # dark or covered this long is said once, then sampled sparsely
 CAMERA_RETRY_FIRST_S = 5.0  # a busy or lost camera is retried after this, doubling each time ...
 CAMERA_RETRY_MAX_S = 300.0  # ... up to this: never fight another application for the device
+
+# --- History and report ----------------------------------------------------------------------------------------------
+
+HISTORY_RETENTION_DAYS = 90  # a season of history: enough to see a trend, little to keep about a person
+# The report draws the neck angle against this line: NECK_DROP_FLOOR, where a head drop starts to count at
+# sensitivity 1, is a 12-15 degree hunch on the rendered clips. It is a guide for the eye; each user's own
+# threshold depends on their calibration and sensitivity.
+REPORT_NECK_GUIDE_DEG = 12.0
