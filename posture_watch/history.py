@@ -129,15 +129,40 @@ def open_for_writing(path: Path) -> sqlite3.Connection:
     try:
         if conn.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise sqlite3.DatabaseError("the file fails SQLite's integrity check")
-        version = _check_version(conn, path)
+        if _check_version(conn, path) < SCHEMA_VERSION:
+            _migrate(conn, path)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")  # WAL stays consistent on a crash; only fsyncs less often
-        for step in range(version, SCHEMA_VERSION):
-            conn.executescript(f"BEGIN; {MIGRATIONS[step]} PRAGMA user_version = {step + 1}; COMMIT;")
     except BaseException:
         conn.close()
         raise
     return conn
+
+
+def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring the schema up to date, in one transaction that holds the write lock: two watchers starting at once
+    on a new file must not both create it."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for step in range(_check_version(conn, path), SCHEMA_VERSION):
+            for statement in _statements(MIGRATIONS[step]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {step + 1}")
+        conn.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The SQL statements of a script, one by one (executescript would commit the open transaction first)."""
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
 
 
 def _delete_before(conn: sqlite3.Connection, before: date | None) -> tuple[int, int]:

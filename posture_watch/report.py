@@ -176,7 +176,7 @@ def summary_lines(summary: Summary) -> list[str]:
         end = summary.minutes[-1].start + timedelta(minutes=1)
         span = f" ({summary.minutes[0].start:%H:%M} to {end:%H:%M})" if summary.first == summary.last else ""
     percent = summary.upright_percent
-    lines = [f"Posture on {period_text(summary)}{span}",
+    lines = [f"Posture {'on' if summary.first == summary.last else 'in'} {period_text(summary)}{span}",
              f"  upright        {duration_text(s['upright'])}"
              + ("" if percent is None else f" ({percent:.0f} % of the measured time)"),
              f"  slouching      {duration_text(s['slouching'])}",
@@ -428,7 +428,7 @@ def render_html(summary: Summary, days: list[Summary] | None, source: Path) -> s
         alt = draw(figure.subplots())
         image = base64.b64encode(_png(figure)).decode("ascii")
         sections.append(f'<section><h2>{esc(heading)}</h2><figure><img src="data:image/png;base64,{image}" '
-                        f'alt="{esc(alt)}"><figcaption>{esc(alt)}</figcaption></figure>'
+                        f'alt="{esc(alt)}"></figure>'
                         + (_hours_table(summary) if heading == "Upright per hour" else "")
                         + (_days_table(days) if days is not None and heading == "Daily trend" else "")
                         + "</section>")
