@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import webbrowser
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from .core.minutes import STATES, MinuteTotals, Moment
 from .core.posture import FAULTS
 from .errors import PostureWatchError
 from .history import HistoryFile
-from .store import shown, write_private_file
+from .store import data_dir, shown, write_private_file
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -469,3 +470,14 @@ def write_report(summary: Summary, days: list[Summary] | None, out: Path, source
         write_private_file(out, content)
     except OSError as err:
         raise PostureWatchError(f"cannot write the report to {shown(out)}: {err.strerror}") from None
+
+
+def default_report_path(first: date, last: date) -> Path:
+    """Where a report goes when no file was named: the reports folder beside the history."""
+    name = f"posture-{first}.html" if first == last else f"posture-{first}-to-{last}.html"
+    return data_dir() / "reports" / name
+
+
+def open_in_browser(path: Path) -> bool:
+    """Show the report in the user's browser; False when there is none to show it in."""
+    return webbrowser.open(path.resolve().as_uri())

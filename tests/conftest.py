@@ -48,6 +48,14 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
         proc.stdout.close()
 
 
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test (and every process it starts) keeps its history in a folder of its own, never the user's."""
+    folder = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("POSTURE_WATCH_DATA_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def private_bus(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A fresh, empty D-Bus session bus; DBUS_SESSION_BUS_ADDRESS points at it for the test. Yields the address."""
@@ -199,18 +207,10 @@ def _wait_for_name(bus_address: str, name: str, proc: subprocess.Popen[Any]) -> 
 
 
 @pytest.fixture
-def dunst_server(private_bus: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[DunstServer]:
-    """dunst on a fresh Xvfb display (DISPLAY set for the test) and `private_bus`; skips without xvfb/dunst."""
-    if not (shutil.which("Xvfb") and shutil.which("dunst") and shutil.which("dunstctl")):
-        pytest.skip("needs the Debian packages xvfb and dunst")
-    log, pick = tmp_path / "dunst-shown.jsonl", tmp_path / "dmenu-pick"
-    hook, dmenu, rc = tmp_path / "hook.sh", tmp_path / "dmenu.sh", tmp_path / "dunstrc"
-    hook.write_text(HOOK.format(python=sys.executable, log=log))
-    dmenu.write_text(DMENU.format(pick=pick))
-    for script in (hook, dmenu):
-        script.chmod(0o755)
-    rc.write_text(DUNSTRC.format(hook=hook, dmenu=dmenu))
-
+def xvfb_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh Xvfb screen; DISPLAY points at it for the test. Yields the display (":N"); skips without xvfb."""
+    if not shutil.which("Xvfb"):
+        pytest.skip("needs the Debian package xvfb")
     # -displayfd makes Xvfb pick a free display number and report it once it accepts connections.
     display_r, display_w = os.pipe()
     xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(display_w), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
@@ -219,10 +219,28 @@ def dunst_server(private_bus: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     with os.fdopen(display_r) as display_pipe:
         ready, _, _ = select.select([display_pipe], [], [], STARTUP_TIMEOUT_S)
         display = display_pipe.readline().strip() if ready else ""
-    dunst: subprocess.Popen[bytes] | None = None
     try:
         assert display, "Xvfb did not report its display"
         monkeypatch.setenv("DISPLAY", f":{display}")
+        yield f":{display}"
+    finally:
+        stop_process(xvfb)
+
+
+@pytest.fixture
+def dunst_server(private_bus: str, xvfb_display: str, tmp_path: Path) -> Iterator[DunstServer]:
+    """dunst on `xvfb_display` (DISPLAY set for the test) and `private_bus`; skips without xvfb/dunst."""
+    if not (shutil.which("dunst") and shutil.which("dunstctl")):
+        pytest.skip("needs the Debian packages xvfb and dunst")
+    log, pick = tmp_path / "dunst-shown.jsonl", tmp_path / "dmenu-pick"
+    hook, dmenu, rc = tmp_path / "hook.sh", tmp_path / "dmenu.sh", tmp_path / "dunstrc"
+    hook.write_text(HOOK.format(python=sys.executable, log=log))
+    dmenu.write_text(DMENU.format(pick=pick))
+    for script in (hook, dmenu):
+        script.chmod(0o755)
+    rc.write_text(DUNSTRC.format(hook=hook, dmenu=dmenu))
+    dunst: subprocess.Popen[bytes] | None = None
+    try:
         with open(tmp_path / "dunst.log", "w") as dunst_log:  # kept for debugging a failure
             dunst = subprocess.Popen(["dunst", "-config", str(rc)], stdout=dunst_log, stderr=dunst_log)
         _wait_for_name(private_bus, NOTIFICATIONS, dunst)
@@ -230,4 +248,3 @@ def dunst_server(private_bus: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     finally:
         if dunst is not None:
             stop_process(dunst)
-        stop_process(xvfb)

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import webbrowser
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 
-from ..store import data_dir, shown
+from ..store import shown
 from . import common
 from .history import day, history_option, history_path
 
@@ -42,7 +41,15 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     from ..history import HistoryFile
-    from ..report import day_summary, no_data, summary_lines, week_summaries, write_report
+    from ..report import (
+        day_summary,
+        default_report_path,
+        no_data,
+        open_in_browser,
+        summary_lines,
+        week_summaries,
+        write_report,
+    )
 
     source = history_path(args)
     last = args.week or args.day or datetime.now().astimezone().date()
@@ -58,16 +65,6 @@ def report_command(args: argparse.Namespace) -> int:
     if out is not None:
         write_report(summary, days, out, source)
         common.say(f"Report written to {shown(out)}.")
-    if args.open and out is not None:
-        open_in_browser(out)
+    if args.open and out is not None and not open_in_browser(out):
+        common.say(f"posture-watch: no browser to open {shown(out)} with; open it yourself")
     return 0
-
-
-def default_report_path(first: date, last: date) -> Path:
-    name = f"posture-{first}.html" if first == last else f"posture-{first}-to-{last}.html"
-    return data_dir() / "reports" / name
-
-
-def open_in_browser(path: Path) -> None:
-    if not webbrowser.open(path.resolve().as_uri()):
-        common.say(f"posture-watch: no browser to open {shown(path)} with; open it yourself")

@@ -59,6 +59,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
                      help="seconds between samples while nothing changes (default %(default)g)")
     run.add_argument("--no-history", action="store_true",
                      help="keep no history of this run (default: kept for `posture-watch report`)")
+    run.add_argument("--no-tray", action="store_true",
+                     help="no tray icon (default: shown when the tray extra is installed and a tray is there)")
     run.set_defaults(command=run_command)
 
     cal = sub.add_parser(
@@ -123,6 +125,7 @@ def run_command(args: argparse.Namespace) -> int:
     from ..history import History, default_history_path
     from ..notify import EventNotifier, open_notifier
     from ..pose import PoseEstimator
+    from ..tray import Tray, today_report_opener
 
     mailbox = Mailbox()
     common.stop_on_signals(mailbox, pause_toggle=True)  # before the model loads: a signal then is not fatal
@@ -137,6 +140,7 @@ def run_command(args: argparse.Namespace) -> int:
     alerts = EventNotifier(notifier, mailbox.post)
     history = None if args.no_history else History(default_history_path(), clock, f"camera {args.camera}",
                                                    warn=common.say)
+    tray: Tray | None = None
     try:
         with PoseEstimator(args.model) as estimator:
             session = Session(estimator, common.camera_opener(args, clock), settings, baseline, clock=clock,
@@ -145,6 +149,11 @@ def run_command(args: argparse.Namespace) -> int:
             session.subscribe(alerts)
             if history is not None:
                 session.subscribe(history)
+            if not args.no_tray and Tray.installed():
+                tray = Tray(mailbox.post, clock, lambda: session.today.seconds,
+                            today_report_opener(default_history_path(), common.say), common.say)
+                session.subscribe(tray)
+                tray.start()
             try:
                 if baseline is None:
                     common.say("No baseline yet: calibrating first.")
@@ -159,6 +168,8 @@ def run_command(args: argparse.Namespace) -> int:
         alerts.close()
         if history is not None:
             history.close()
+        if tray is not None:
+            tray.close()
     common.say(f"Stopped ({reason}).")
     return 0
 
