@@ -359,6 +359,9 @@ class History:
         except _Off as off:
             self._on = False
             self._warn(str(off))
+        except Exception as err:  # a thread's last stop: the watcher goes on, told in one line
+            self._on = False
+            self._warn(f"posture-watch: history stopped ({type(err).__name__}: {err}); watching goes on without it")
         finally:
             self._database.close()
 

@@ -7,7 +7,8 @@ mailbox, the path the terminal's signals, the notification buttons and the contr
 
 It runs in a thread of its own (GTK's main loop, through pystray's AppIndicator backend). Where the extra is not
 installed it stays silent; where there is no tray to show it in (no display, or nothing owns
-org.kde.StatusNotifierWatcher on the session bus) it says so once and the watcher runs on without it.
+org.kde.StatusNotifierWatcher on the session bus, and no X system tray) it says so once and the watcher runs on
+without it.
 """
 
 from __future__ import annotations
@@ -62,7 +63,9 @@ def _print_warning(message: str) -> None:
 
 
 def tray_host_missing() -> str | None:
-    """Why no tray icon can be shown here, or None when a tray host is there. Needs PyGObject."""
+    """Why no tray icon can be shown here, or None when a tray host is there: a StatusNotifierWatcher on the
+    session bus (KDE, GNOME's AppIndicator extension, XFCE, ...), or an X system tray (XEmbed: trayer, tint2, i3bar
+    ...), which AppIndicator falls back to. Needs PyGObject (and python-xlib, which pystray brings, for X)."""
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return "no display"
     from gi.repository import Gio, GLib
@@ -73,8 +76,30 @@ def tray_host_missing() -> str | None:
                               "NameHasOwner", GLib.Variant("(s)", (SNI_WATCHER,)), GLib.VariantType("(b)"),
                               Gio.DBusCallFlags.NONE, 2000, None).unpack()[0]
     except GLib.Error as err:
-        return f"no session bus ({err.message})"
-    return None if owned else f"no tray host (nothing owns {SNI_WATCHER} on the session bus)"
+        owned = False
+        why = f"no session bus ({err.message})"
+    else:
+        why = f"no tray host (nothing owns {SNI_WATCHER} on the session bus, and no X system tray)"
+    return None if owned or _x_system_tray() else why
+
+
+def _x_system_tray() -> bool:
+    """Whether an XEmbed system tray runs on the X display (someone owns the _NET_SYSTEM_TRAY_S<screen>
+    selection)."""
+    if not os.environ.get("DISPLAY"):
+        return False
+    try:
+        from Xlib import X, display
+        from Xlib.error import DisplayError
+
+        screen = display.Display()
+    except (ImportError, DisplayError, OSError):
+        return False
+    try:
+        atom = screen.intern_atom(f"_NET_SYSTEM_TRAY_S{screen.get_default_screen()}")
+        return screen.get_selection_owner(atom) != X.NONE
+    finally:
+        screen.close()
 
 
 def draw_icon(colour: str, paused: bool) -> Image:
@@ -182,6 +207,9 @@ class Tray:
     def _run(self) -> None:
         try:
             icon = self._create()
+        except Exception as err:  # GTK, AppIndicator or their typelibs missing or unusable
+            self._warn(f"posture-watch: the tray icon is unavailable ({err}); watching without it")
+            icon = None
         finally:
             self._ready.set()
         if icon is None:
@@ -194,11 +222,7 @@ class Tray:
         if missing is not None:
             self._warn(f"posture-watch: {missing}: watching without the tray icon")
             return None
-        try:
-            import pystray
-        except Exception as err:  # GTK or the AppIndicator library missing or unusable
-            self._warn(f"posture-watch: the tray icon is unavailable ({err}); watching without it")
-            return None
+        import pystray
         self._images = {key: draw_icon(colour, key == "paused") for key, colour in STATE_COLOURS.items()}
         item = pystray.MenuItem
         menu = pystray.Menu(
