@@ -178,7 +178,8 @@ def _delete_before(conn: sqlite3.Connection, before: date | None) -> tuple[int, 
                      "SELECT session FROM events)", (cutoff,))
         conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
         raise
     return minutes, events
 
