@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import os
 import queue
 import sqlite3
@@ -86,8 +87,10 @@ SCHEMA_VERSION = len(MIGRATIONS)
 MINUTE_COLUMNS = ("upright_s", "slouching_s", "away_s", "uncertain_s", "neck_deg", "shoulder_deg", "alerts",
                   "snoozes", "breaks", "break_reminders")
 
+FULL_DISK_BYTES = 1 << 20  # an I/O error with less free space than this is a full disk
+
 # SQLite's primary result codes (the low byte of an extended code).
-_BUSY, _LOCKED, _CORRUPT, _FULL, _NOTADB = 5, 6, 11, 13, 26
+_BUSY, _LOCKED, _IOERR, _CORRUPT, _FULL, _NOTADB = 5, 6, 10, 11, 13, 26
 
 
 def default_history_path() -> Path:
@@ -262,8 +265,8 @@ class _Database:
         except (sqlite3.Error, OSError) as err:
             why = _damage(err)
             if why is None or self._replaced:
-                raise _Off(f"posture-watch: history stopped: {_describe(err)} ({shown(self.path)}); watching goes "
-                           "on without it") from None
+                raise _Off(f"posture-watch: history stopped: {_describe(err, self.path)} ({shown(self.path)}); "
+                           "watching goes on without it") from None
         wrote = self._session != 0  # else the failed action was opening, which starting afresh has just done
         self.close()
         try:
@@ -272,7 +275,7 @@ class _Database:
             self._open()
         except (sqlite3.Error, OSError, NewerSchema) as err:
             raise _Off(f"posture-watch: history stopped: the history {shown(self.path)} was {why} and no new one "
-                       f"could be started ({_describe(err)}); watching goes on without it") from None
+                       f"could be started ({_describe(err, self.path)}); watching goes on without it") from None
         self._warn(f"posture-watch: the history {shown(self.path)} was {why}: kept it as {aside.name} and "
                    "started a new one")
         if wrote:
@@ -291,13 +294,24 @@ def _damage(err: sqlite3.Error | OSError) -> str | None:
     return None
 
 
-def _describe(err: BaseException) -> str:
+def _describe(err: BaseException, path: Path) -> str:
     code = getattr(err, "sqlite_errorcode", None)
-    if (code is not None and code & 0xFF == _FULL) or getattr(err, "errno", None) == 28:  # ENOSPC
+    if (code is not None and code & 0xFF == _FULL) or getattr(err, "errno", None) == errno.ENOSPC:
+        return "the disk is full"
+    # SQLite reports some failed writes of a full disk as plain I/O errors (of its -wal or -shm file, say).
+    if code is not None and code & 0xFF == _IOERR and _free_bytes(path) < FULL_DISK_BYTES:
         return "the disk is full"
     if isinstance(err, OSError) and err.strerror:
         return err.strerror.lower()
     return str(err)
+
+
+def _free_bytes(path: Path) -> int:
+    try:
+        info = os.statvfs(path.parent)
+    except OSError:
+        return FULL_DISK_BYTES
+    return info.f_bavail * info.f_frsize
 
 
 def _move_aside(path: Path, why: str) -> Path:
