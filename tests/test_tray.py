@@ -210,7 +210,7 @@ def test_without_a_tray_host_it_says_so_once_and_watches_on(private_bus: str, xv
     assert done.returncode == 0, done.stderr
     lines = done.stderr.splitlines()
     assert [line for line in lines if "tray" in line] == [
-        "posture-watch: no tray host (nothing owns org.kde.StatusNotifierWatcher on the session bus): watching "
-        "without the tray icon"]
+        "posture-watch: no tray host (nothing owns org.kde.StatusNotifierWatcher on the session bus, and no X system "
+        "tray): watching without the tray icon"]
     assert any(re.match(r"^\d\d:\d\d:\d\d slouching", line) for line in lines)  # it watched the clip to its end
     assert lines[-1] == "Stopped (the clip has ended)."
