@@ -461,15 +461,18 @@ def _days_table(days: list[Summary]) -> str:
 
 def write_report(summary: Summary, days: list[Summary] | None, out: Path, source: Path) -> None:
     """Write the report as HTML or PNG, by `out`'s extension, readable by the user only."""
-    suffix = out.suffix.lower()
-    if suffix not in (".html", ".htm", ".png"):
-        raise PostureWatchError(f"{shown(out)}: the report is written as .html or .png")
-    content: str | bytes = (render_png(summary, days) if suffix == ".png"
+    check_report_path(out)
+    content: str | bytes = (render_png(summary, days) if out.suffix.lower() == ".png"
                             else render_html(summary, days, source))
     try:
         write_private_file(out, content)
     except OSError as err:
         raise PostureWatchError(f"cannot write the report to {shown(out)}: {err.strerror}") from None
+
+
+def check_report_path(out: Path) -> None:
+    if out.suffix.lower() not in (".html", ".htm", ".png"):
+        raise PostureWatchError(f"{shown(out)}: the report is written as .html or .png")
 
 
 def default_report_path(first: date, last: date) -> Path:

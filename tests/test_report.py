@@ -187,6 +187,11 @@ def test_png_report_and_a_day_without_data(day: Replayed, tmp_path: Path) -> Non
         f"to {DAY})\n"
     assert not empty.exists()
 
+    done = cli("report", "--history", str(day.db), "--day", str(DAY), "--out", str(tmp_path / "day.pdf"),
+               data=day.folder)
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"posture-watch: {tmp_path / 'day.pdf'}: the report is written as .html or .png\n"
+
 
 def test_open_writes_the_page_beside_the_history_and_hands_it_to_the_browser(day: Replayed, tmp_path: Path) -> None:
     opened = tmp_path / "opened.txt"

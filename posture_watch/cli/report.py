@@ -42,6 +42,7 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 def report_command(args: argparse.Namespace) -> int:
     from ..history import HistoryFile
     from ..report import (
+        check_report_path,
         day_summary,
         default_report_path,
         no_data,
@@ -52,6 +53,8 @@ def report_command(args: argparse.Namespace) -> int:
     )
 
     source = history_path(args)
+    if args.out is not None:
+        check_report_path(args.out)  # before anything is printed
     last = args.week or args.day or datetime.now().astimezone().date()
     with HistoryFile(source) as history:
         if args.week is not None:
