@@ -640,6 +640,9 @@ def run(clip: Path, nobody: Path | None, mode: Mode, quick: bool) -> dict[str, A
     jpegs = [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes() for f in frames]
     with tempfile.TemporaryDirectory(prefix="posture-perf-") as tmp:
         folder = Path(tmp)
+        # The watchers measured here read no settings file of the user's and do not meet the user's own watcher.
+        os.environ["POSTURE_WATCH_CONFIG_DIR"] = str(folder / "config")
+        os.environ["POSTURE_WATCH_RUNTIME_DIR"] = str(folder / "run")
         os.environ["POSTURE_WATCH_DATA_DIR"] = str(folder / "data")  # the monitors' history: not the user's
         segments = {posture: write_segment(folder / f"{posture}.avi", *stretch(clip, posture))
                     for posture in ("upright", "slouching")}

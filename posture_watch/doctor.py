@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .errors import PostureWatchError
 from .notify import check_notifications
+from .offline import internet_blocked, unavailable_reason
 from .sources import FrameSource
 from .store import default_baseline_path, load_baseline, shown
 
@@ -64,5 +65,38 @@ def check_baseline() -> Check:
     return Check(True, "baseline", f"{shown(path)} from {baseline.created} ({baseline.camera}, {size})")
 
 
+def check_network() -> Check:
+    """Tried for real: can this process open an internet socket? (`cli.main` blocked them before anything ran.)"""
+    if internet_blocked():
+        return Check(True, "network", "blocked, this process cannot open an internet socket (seccomp filter)")
+    why = unavailable_reason() or "the seccomp filter could not be installed, see the warning above"
+    return Check(False, "network", f"NOT blocked ({why}); MediaPipe's usage upload to Google is only diverted, "
+                 "not stopped")
+
+
+def check_settings() -> Check:
+    from .settings import InvalidSettings, load_settings, settings_path
+
+    path = settings_path()
+    try:
+        settings = load_settings(path)
+    except InvalidSettings as err:
+        return Check(False, "settings", f"{len(err.lines)} problem(s), `posture-watch run` refuses to start: "
+                                        f"{err.lines[0]}")
+    except PostureWatchError as err:
+        return Check(False, "settings", str(err))
+    if not path.exists():
+        return Check(True, "settings", f"no {shown(path)}: every setting is the default")
+    return Check(True, "settings", f"{shown(path)} sets {len(settings.from_file)} value(s)")
+
+
+def check_autostart() -> Check:
+    from .autostart import describe, for_this_system
+
+    fine, text = describe(for_this_system())
+    return Check(fine, "autostart", text)
+
+
 def run_checks(model: Path | None, open_source: Callable[[], FrameSource]) -> list[Check]:
-    return [check_model(model), check_camera(open_source), check_notifications_line(), check_baseline()]
+    return [check_model(model), check_camera(open_source), check_notifications_line(), check_baseline(),
+            check_settings(), check_autostart(), check_network()]

@@ -111,9 +111,11 @@ class PoseEstimator:
             raise PoseModelError(f"the pose model failed on a frame ({err})") from None
         h, w = image_bgr.shape[:2]
         poses = []
-        for landmarks in result.pose_landmarks:
+        worlds = result.pose_world_landmarks or [None] * len(result.pose_landmarks)
+        for landmarks, world in zip(result.pose_landmarks, worlds, strict=True):
             arr = np.array([(p.x * w, p.y * h, p.visibility or 0.0) for p in landmarks], dtype=np.float64)
-            poses.append(Pose(arr[:, :2], arr[:, 2], w))
+            xyz = None if world is None else np.array([(p.x, p.y, p.z) for p in world], dtype=np.float64)
+            poses.append(Pose(arr[:, :2], arr[:, 2], w, xyz))
         return poses
 
     def close(self) -> None:

@@ -439,27 +439,29 @@ class Session:
     # --- status -------------------------------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        """Everything `posture-watch status` shows, as plain JSON-able values; times are local ISO strings."""
-        watcher = self._watcher
-        ws = watcher.status()
+        """Everything `posture-watch status` shows, as plain JSON-able values; times are local ISO strings. Before
+        the first calibration (no watcher yet) the watcher's parts are empty."""
+        ws = None if self.watcher is None else self.watcher.status()
 
         def at(t: float | None) -> str | None:
             return None if t is None else self.clock.wall(t).isoformat(timespec="seconds")
 
-        baseline = watcher.baseline
+        baseline = None if self.watcher is None else self.watcher.baseline
+        last_alert = None if ws is None else ws.last_alert
         return {
             "version": __version__,
             "pid": os.getpid(),
-            "phase": "paused" if ws.holds and self._phase == "watching" else self._phase,
-            "state": ws.state,
-            "faults": list(ws.faults),
-            "holds": [{"reason": reason, "until": at(until)} for reason, until in ws.holds],
-            "camera": self._camera,
-            "camera_covered": ws.covered,
-            "last_alert": None if ws.last_alert is None else {"at": at(ws.last_alert.t), "title": ws.last_alert.title},
+            "phase": "paused" if ws and ws.holds and self._phase == "watching" else self._phase,
+            "state": None if ws is None else ws.state,
+            "faults": [] if ws is None else list(ws.faults),
+            "holds": [] if ws is None else [{"reason": reason, "until": at(until)} for reason, until in ws.holds],
+            "camera": "open" if self._phase == "calibrating" and self._source is not None else self._camera,
+            "camera_covered": ws is not None and ws.covered,
+            "last_alert": None if last_alert is None else {"at": at(last_alert.t), "title": last_alert.title},
             "today": {state: round(self.today.seconds.get(state, 0.0), 1) for state in _STATES},
-            "baseline": {"created": baseline.created, "samples": baseline.samples, "camera": baseline.camera},
-            "break_due": at(ws.break_due),
+            "baseline": None if baseline is None else {"created": baseline.created, "samples": baseline.samples,
+                                                       "camera": baseline.camera},
+            "break_due": None if ws is None else at(ws.break_due),
         }
 
 

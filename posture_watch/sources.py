@@ -26,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from .core.thresholds import MAX_FRAME_SIZE, MIN_FRAME_SIZE
 from .errors import PostureWatchError
 from .store import shown
 
@@ -38,8 +39,6 @@ except ImportError:  # Windows: a clip used as a camera is not locked
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
-MIN_FRAME_SIZE = (64, 48)  # smaller pictures cannot show a person's ears and shoulders
-MAX_FRAME_SIZE = (7680, 4320)  # 8K: beyond it a frame costs hundreds of MB and no webcam delivers it
 LOST_AFTER_FAILED_GRABS = 30  # ~3 s of a camera giving nothing: unplugged or taken over
 
 

@@ -49,6 +49,15 @@ def stop_process(proc: subprocess.Popen[Any]) -> None:
 
 
 @pytest.fixture(autouse=True)
+def private_runtime_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A control-socket folder of the test's own: a `run` started by a test never meets another test's watcher (or
+    the user's), and the one-watcher-per-user lock is per test."""
+    folder = tmp_path_factory.mktemp("run")
+    monkeypatch.setenv("POSTURE_WATCH_RUNTIME_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
 def private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test (and every process it starts) keeps its history in a folder of its own, never the user's."""
     folder = tmp_path_factory.mktemp("data")

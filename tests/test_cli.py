@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from posture_watch.offline import unavailable_reason
+
 ROOT = Path(__file__).resolve().parent.parent
 HUNCH = ROOT / "samples" / "hunch_slow.mp4"
 HUNCH_LABELS = ROOT / "samples" / "hunch_slow.labels.csv"
@@ -147,11 +149,14 @@ def test_doctor_reports_every_check(tmp_path: Path) -> None:
     done = cli("doctor", "--camera", "7", config=tmp_path)
     assert done.returncode == 1
     lines = done.stdout.splitlines()
-    assert [line.split()[1].rstrip(":") for line in lines] == ["pose", "camera", "notifications", "baseline"] or \
-        len(lines) == 4, done.stdout
+    assert [line.split()[1].rstrip(":") for line in lines] == ["pose", "camera", "notifications", "baseline",
+                                                               "settings", "autostart", "network"], done.stdout
     assert lines[0].startswith("ok") and "sha256 verified" in lines[0]
     assert lines[1].startswith("PROBLEM") and "cannot open camera 7" in lines[1]
     assert lines[3].startswith("PROBLEM") and "calibrate" in lines[3]
+    guarded = unavailable_reason() is None  # Linux on x86_64 or aarch64
+    expected = ("ok", "cannot open an internet socket") if guarded else ("PROBLEM", "NOT blocked")
+    assert lines[6].startswith(expected[0]) and expected[1] in lines[6], lines[6]
 
 
 def test_a_model_that_is_not_a_bundle_is_refused(tmp_path: Path) -> None:

@@ -152,7 +152,9 @@ def test_the_tray_menu_drives_the_session(private_bus: str, xvfb_display: str, s
     try:
         _, name, path = read_line(sni_watcher, TIMEOUT_S).split()
         item = TrayItem(private_bus, name, path)
-        assert item.prop("Status") == "Active" and item.prop("Id") == "posture-watch"
+        assert item.prop("Id") == "posture-watch"
+        # Registered while still hidden ("Passive"), shown once pystray's loop runs.
+        item.wait_for("the icon shown", lambda: item.prop("Status") == "Active")
         watcher.wait_for(r"^\d\d:\d\d:\d\d upright")
         title = item.wait_for("the upright state", lambda: "upright" in item.prop("Title") and item.prop("Title"))
         assert re.fullmatch(r"posture-watch: upright( · \d+ % upright today)?", title), title

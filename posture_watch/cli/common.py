@@ -14,9 +14,11 @@ from pathlib import Path
 from ..core import thresholds as th
 from ..core.events import Quit, TogglePause
 from ..core.policy import PolicySettings
-from ..core.watcher import SamplingPlan, WatchSettings
+from ..core.watcher import WatchSettings
+from ..errors import PostureWatchError
 from ..session import LiveClock, Mailbox
-from ..sources import MAX_FRAME_SIZE, MIN_FRAME_SIZE, CameraSource, FrameSource, PacedClipSource
+from ..settings import KEYS, NOTIFIERS, Settings, load_settings
+from ..sources import CameraSource, FrameSource, PacedClipSource
 from ..store import default_baseline_path, shown
 
 MAX_SECONDS = 7 * 24 * 3600.0
@@ -35,13 +37,6 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
     if not (math.isfinite(value) and 0 <= value <= MAX_SECONDS):
         raise argparse.ArgumentTypeError(f"{text} is out of range (0 to {MAX_SECONDS:g} seconds)")
-    return value
-
-
-def positive_seconds(text: str) -> float:
-    value = seconds(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"{text} must be more than 0 seconds")
     return value
 
 
@@ -66,28 +61,18 @@ def frame_rate(text: str) -> float:
     return value
 
 
-def sensitivity(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    low, high = th.SENSITIVITY_RANGE
-    if not low <= value <= high:
-        raise argparse.ArgumentTypeError(f"sensitivity goes from {low:g} (only big slouches) to {high:g} (every "
-                                         "small one)")
-    return value
+def setting(path: str) -> Callable[[str], object]:
+    """The argparse type of the flag that overrides the setting `path`: the settings model checks it."""
+    kind = KEYS[path].kind
 
+    def parse(text: str) -> object:
+        try:
+            return kind.from_text(text)
+        except ValueError as err:
+            raise argparse.ArgumentTypeError(str(err)) from None
 
-def resolution(text: str) -> tuple[int, int]:
-    try:
-        width, height = (int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 640x480") from None
-    if not (MIN_FRAME_SIZE[0] <= width <= MAX_FRAME_SIZE[0] and MIN_FRAME_SIZE[1] <= height <= MAX_FRAME_SIZE[1]):
-        raise argparse.ArgumentTypeError(
-            f"{text} is out of range ({MIN_FRAME_SIZE[0]}x{MIN_FRAME_SIZE[1]} to {MAX_FRAME_SIZE[0]}x"
-            f"{MAX_FRAME_SIZE[1]})")
-    return width, height
+    parse.__name__ = path  # argparse names the type in some messages
+    return parse
 
 
 def model_options() -> argparse.ArgumentParser:
@@ -97,23 +82,40 @@ def model_options() -> argparse.ArgumentParser:
     return group
 
 
+# Flags that override a setting of the settings file: argparse destination -> dotted key. Their argparse default is
+# None ("not given"), so that the file's value applies.
+FLAG_SETTINGS = {"alert_after": "watch.alert_after", "cooldown": "watch.cooldown", "sensitivity": "watch.sensitivity",
+                 "interval": "watch.interval", "camera": "watch.camera", "resolution": "watch.resolution",
+                 "notifier": "watch.notifier"}
+
+
 def policy_options() -> argparse.ArgumentParser:
     defaults = PolicySettings()
     group = argparse.ArgumentParser(add_help=False)
-    group.add_argument("--alert-after", type=seconds, default=defaults.alert_after, metavar="SECONDS",
-                       help="how long a bad posture must last before an alert (default %(default)g)")
-    group.add_argument("--cooldown", type=seconds, default=defaults.cooldown, metavar="SECONDS",
-                       help="least time between two alerts (default %(default)g)")
-    group.add_argument("--sensitivity", type=sensitivity, default=1.0, metavar="X",
+    group.add_argument("--alert-after", type=setting("watch.alert_after"), metavar="SECONDS",
+                       help=f"how long a bad posture must last before an alert (default {defaults.alert_after:g})")
+    # Any number of seconds here: a replay may use a short cooldown; a running watcher's settings refuse one.
+    group.add_argument("--cooldown", type=seconds, metavar="SECONDS",
+                       help=f"least time between two alerts (default {defaults.cooldown:g})")
+    group.add_argument("--sensitivity", type=setting("watch.sensitivity"), metavar="X",
                        help="above 1 alerts on smaller deviations, below 1 only on bigger ones (default 1)")
+    return group
+
+
+def run_options() -> argparse.ArgumentParser:
+    group = argparse.ArgumentParser(add_help=False)
+    group.add_argument("--notifier", choices=NOTIFIERS,
+                       help="where alerts go (default auto: desktop notification, else the terminal)")
+    group.add_argument("--interval", type=setting("watch.interval"), metavar="SECONDS",
+                       help=f"seconds between samples while nothing changes (default {th.STEADY_INTERVAL_S:g})")
     return group
 
 
 def camera_options(clip_options: bool = True) -> argparse.ArgumentParser:
     group = argparse.ArgumentParser(add_help=False)
-    group.add_argument("--camera", default="0", metavar="INDEX|VIDEO",
+    group.add_argument("--camera", metavar="INDEX|VIDEO",
                        help="webcam number, or a video file that plays as if it were a webcam (default 0)")
-    group.add_argument("--resolution", type=resolution, metavar="WxH",
+    group.add_argument("--resolution", type=setting("watch.resolution"), metavar="WxH",
                        help="webcam resolution to ask for (default 640x480); a clip is scaled to it")
     if clip_options:
         group.add_argument("--fps", type=frame_rate, metavar="N",
@@ -123,20 +125,43 @@ def camera_options(clip_options: bool = True) -> argparse.ArgumentParser:
     return group
 
 
-def watch_settings(args: argparse.Namespace, interval: float = th.STEADY_INTERVAL_S,
-                   break_after: float | None = None) -> WatchSettings:
-    return WatchSettings(PolicySettings(alert_after=args.alert_after, cooldown=args.cooldown), args.sensitivity,
-                         SamplingPlan(steady=interval), break_after)
+def replay_settings(args: argparse.Namespace) -> WatchSettings:
+    """A replay's settings: its flags over the built-in defaults (the settings file is for the running watcher;
+    a replay gives the same answer on every machine)."""
+    defaults = PolicySettings()
+    policy = PolicySettings(alert_after=defaults.alert_after if args.alert_after is None else args.alert_after,
+                            cooldown=defaults.cooldown if args.cooldown is None else args.cooldown)
+    return WatchSettings(policy, 1.0 if args.sensitivity is None else args.sensitivity, break_after=None)
 
 
-def camera_opener(args: argparse.Namespace, clock: LiveClock) -> Callable[[float], FrameSource]:
+def effective_settings(args: argparse.Namespace) -> Settings:
+    """The settings file's values over the defaults, and the flags given over both. An invalid file, or a flag
+    value the running watcher cannot take, raises PostureWatchError (InvalidSettings: one line per problem)."""
+    settings = load_settings()
+    given: dict[str, object] = {}
+    for dest, path in FLAG_SETTINGS.items():
+        value = getattr(args, dest, None)
+        if value is None:
+            continue
+        try:
+            KEYS[path].kind.check(value)
+        except ValueError as err:
+            raise PostureWatchError(f"{KEYS[path].flag}: {err}") from None
+        given[path] = value
+    return settings.with_values(given, "flag")
+
+
+def camera_opener(settings: Settings, args: argparse.Namespace, clock: LiveClock) -> Callable[[float], FrameSource]:
     """Opens the camera (or the clip standing in for it) on the session's timeline."""
+    camera = settings.watch.camera
+    # A clip keeps its own size unless a resolution was asked for; a webcam is always asked for one.
+    resolution = settings.watch.resolution if settings.given("watch.resolution") else None
 
     def open_camera(interval: float) -> FrameSource:
-        if args.camera.isdigit():
-            return CameraSource(int(args.camera), args.resolution or (640, 480), interval, clock.origin,
+        if camera.isdigit():
+            return CameraSource(int(camera), settings.watch.resolution, interval, clock.origin,
                                 getattr(args, "fps", None))
-        return PacedClipSource(args.camera, interval, getattr(args, "fps", None), args.resolution,
+        return PacedClipSource(camera, interval, getattr(args, "fps", None), resolution,
                                getattr(args, "loop", False), clock.origin)
 
     return open_camera

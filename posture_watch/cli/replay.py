@@ -81,7 +81,7 @@ def replay_command(args: argparse.Namespace) -> int:
     progress = ProgressBar() if sys.stderr.isatty() else None
     try:
         with PoseEstimator(args.model) as estimator:
-            report = replay(args.video, baseline, estimator, common.watch_settings(args), tuple(subscribers),
+            report = replay(args.video, baseline, estimator, common.replay_settings(args), tuple(subscribers),
                             progress.update if progress else None, mailbox, clock)
     except SessionStopped as stop:
         raise Interrupted(f"interrupted by {stop.reason}: the replay was not finished") from None

@@ -31,7 +31,11 @@ examples:
   posture-watch run --alert-after 120        alert only after two minutes of slouching
   posture-watch run --camera 1 --resolution 1280x720
   posture-watch run --camera clip.mp4 --loop a recorded clip stands in for the webcam, in real time
-  kill -USR1 PID                             pause or resume a running watcher (the camera goes off)
+  posture-watch pause 30m                    (from another terminal) pause the running watcher; the camera goes off
+  posture-watch config set watch.alert_after 120
+                                             keep a setting in the settings file instead of typing the flag
+
+Flags override the settings file (posture-watch config show), which overrides the defaults.
 """
 CALIBRATE_EXAMPLES = """\
 examples:
@@ -46,21 +50,20 @@ FIRST_RUN_CALIBRATION_S = 5.0
 def add_commands(sub: argparse._SubParsersAction) -> None:
     camera, model, policy = common.camera_options(), common.model_options(), common.policy_options()
     run = sub.add_parser(
-        "run", parents=[camera, model, policy], help="watch your posture through the webcam",
+        "run", parents=[camera, model, policy, common.run_options()], help="watch your posture through the webcam",
         formatter_class=common.Formatter, epilog=RUN_EXAMPLES,
         description="Watch through the webcam and alert when a bad posture lasts. Starts with calibration if "
-        "there is no baseline yet. Ctrl-C (or SIGTERM, SIGHUP) stops in any phase; SIGUSR1 pauses and resumes. "
-        "The camera is open only while sampling: it is closed while paused.")
+        "there is no baseline yet. One watcher runs per user; `posture-watch status`, `pause`, `resume`, "
+        "`snooze`, `break`, `recalibrate` and `quit` control it. Ctrl-C (or SIGTERM, SIGHUP) stops in any phase; "
+        "SIGUSR1 pauses and resumes. The camera is open only while sampling: it is closed while paused.")
     run.add_argument("--baseline", type=Path, metavar="FILE",
                      help=f"baseline to use (default {common.shown_default_baseline()})")
-    run.add_argument("--notifier", choices=("auto", "desktop", "plyer", "console", "none"), default="auto",
-                     help="where alerts go (default auto: desktop notification, else the terminal)")
-    run.add_argument("--interval", type=common.positive_seconds, default=1.5, metavar="SECONDS",
-                     help="seconds between samples while nothing changes (default %(default)g)")
     run.add_argument("--no-history", action="store_true",
-                     help="keep no history of this run (default: kept for `posture-watch report`)")
+                     help="keep no history of this run (default: kept for `posture-watch report`, unless the "
+                     "settings file says history.enabled = false)")
     run.add_argument("--no-tray", action="store_true",
-                     help="no tray icon (default: shown when the tray extra is installed and a tray is there)")
+                     help="no tray icon (default: shown when the tray extra is installed and a tray is there, "
+                     "unless the settings file says tray.enabled = false)")
     run.set_defaults(command=run_command)
 
     cal = sub.add_parser(
@@ -83,9 +86,10 @@ def calibrate_command(args: argparse.Namespace) -> int:
                                 "needs a few frames to measure")
     mailbox = Mailbox()
     common.stop_on_signals(mailbox)
+    settings = common.effective_settings(args)
     clock = LiveClock()
     with PoseEstimator(args.model) as estimator:
-        session = Session(estimator, common.camera_opener(args, clock), WatchSettings(),
+        session = Session(estimator, common.camera_opener(settings, args, clock), WatchSettings(),
                           clock=clock, mailbox=mailbox)
         session.subscribe(ConsoleReport(clock))
         try:
@@ -122,6 +126,7 @@ def calibrate_at_terminal(session: Session, seconds: float) -> Baseline:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from ..control import serving
     from ..history import History, default_history_path
     from ..notify import EventNotifier, open_notifier
     from ..pose import PoseEstimator
@@ -129,47 +134,48 @@ def run_command(args: argparse.Namespace) -> int:
 
     mailbox = Mailbox()
     common.stop_on_signals(mailbox, pause_toggle=True)  # before the model loads: a signal then is not fatal
-    if args.cooldown < th.MIN_COOLDOWN_S:
-        raise PostureWatchError(f"--cooldown must be at least {th.MIN_COOLDOWN_S:g} s for a running watcher "
-                                "(more often is nagging)")
-    settings = common.watch_settings(args, args.interval)
+    settings = common.effective_settings(args)  # an invalid settings file is refused before anything starts
     path = common.baseline_path(args)
     baseline = load_baseline(path) if args.baseline is not None or path.exists() else None
     clock = LiveClock()
-    notifier = open_notifier(args.notifier)  # an unusable --notifier is refused before anything slow
-    alerts = EventNotifier(notifier, mailbox.post)
-    history = None if args.no_history else History(default_history_path(), clock, f"camera {args.camera}",
-                                                   warn=common.say)
-    tray: Tray | None = None
-    try:
-        with PoseEstimator(args.model) as estimator:
-            session = Session(estimator, common.camera_opener(args, clock), settings, baseline, clock=clock,
-                              mailbox=mailbox)
-            session.subscribe(ConsoleReport(clock))
-            session.subscribe(alerts)
+    with serving(mailbox) as control:  # a second watcher of the same user stops here, naming the first
+        notifier = open_notifier(settings.watch.notifier)  # an unusable notifier is refused before anything slow
+        alerts = EventNotifier(notifier, mailbox.post)
+        history = (History(default_history_path(), clock, f"camera {settings.watch.camera}",
+                           settings.history.retention_days, warn=common.say)
+                   if settings.history.enabled and not args.no_history else None)
+        tray: Tray | None = None
+        try:
+            with PoseEstimator(args.model) as estimator:
+                session = Session(estimator, common.camera_opener(settings, args, clock), settings.watch_settings(),
+                                  baseline, clock=clock, mailbox=mailbox, schedule=settings.work_schedule())
+                session.subscribe(ConsoleReport(clock))
+                session.subscribe(alerts)
+                if history is not None:
+                    session.subscribe(history)
+                if settings.tray.enabled and not args.no_tray and Tray.installed():
+                    tray = Tray(mailbox.post, clock, lambda: session.today.seconds,
+                                today_report_opener(default_history_path(), common.say), common.say)
+                    session.subscribe(tray)
+                    tray.start()
+                try:
+                    if baseline is None:
+                        common.say("No baseline yet: calibrating first.")
+                        baseline = calibrate_at_terminal(session, FIRST_RUN_CALIBRATION_S)
+                        keep_baseline(baseline, path)
+                        session.use_baseline(baseline)
+                    how = ("`posture-watch pause` pauses, `posture-watch quit` or Ctrl-C stops" if control
+                           else "Ctrl-C to stop")
+                    common.say(f"Watching ({settings.watch.camera}); {how}.")
+                    reason = session.run()
+                except SessionStopped as stop:
+                    reason = stop.reason
+        finally:
+            alerts.close()
             if history is not None:
-                session.subscribe(history)
-            if not args.no_tray and Tray.installed():
-                tray = Tray(mailbox.post, clock, lambda: session.today.seconds,
-                            today_report_opener(default_history_path(), common.say), common.say)
-                session.subscribe(tray)
-                tray.start()
-            try:
-                if baseline is None:
-                    common.say("No baseline yet: calibrating first.")
-                    baseline = calibrate_at_terminal(session, FIRST_RUN_CALIBRATION_S)
-                    keep_baseline(baseline, path)
-                    session.use_baseline(baseline)
-                common.say(f"Watching ({args.camera}); Ctrl-C to stop, SIGUSR1 to pause.")
-                reason = session.run()
-            except SessionStopped as stop:
-                reason = stop.reason
-    finally:
-        alerts.close()
-        if history is not None:
-            history.close()
-        if tray is not None:
-            tray.close()
+                history.close()
+            if tray is not None:
+                tray.close()
     common.say(f"Stopped ({reason}).")
     return 0
 

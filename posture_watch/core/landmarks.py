@@ -18,11 +18,14 @@ LANDMARK_COUNT = 33
 
 @dataclass(frozen=True)
 class Pose:
-    """One person: `xy` is (33, 2) in pixels, `visibility` is (33,) in 0..1, in a picture `image_width` wide."""
+    """One person: `xy` is (33, 2) in pixels, `visibility` is (33,) in 0..1, in a picture `image_width` wide.
+    `world` is (33, 3): the model's estimate of the same landmarks in metres around the hips, axes as the
+    camera's (x right, y down, z away from the camera); None when the model gives none."""
 
     xy: np.ndarray
     visibility: np.ndarray
     image_width: int
+    world: np.ndarray | None = None
 
     @property
     def shoulder_width(self) -> float:

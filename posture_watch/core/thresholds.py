@@ -85,6 +85,17 @@ BREAK_REMINDER_LATER_S = 10 * 60.0  # the reminder's "Later" button
 COVERED_REPORT_AFTER_S = 10.0  # dark or covered this long is said once, then sampled sparsely
 CAMERA_RETRY_FIRST_S = 5.0  # a busy or lost camera is retried after this, doubling each time ...
 CAMERA_RETRY_MAX_S = 300.0  # ... up to this: never fight another application for the device
+MIN_FRAME_SIZE = (64, 48)  # smaller pictures cannot show a person's ears and shoulders
+MAX_FRAME_SIZE = (7680, 4320)  # 8K: beyond it a frame costs hundreds of MB and no webcam delivers it
+
+# --- What the settings file (and the flags) accept -------------------------------------------------------------------
+
+MAX_ALERT_AFTER_S = 24 * 3600.0  # a slouch held all day is past reminding
+MAX_COOLDOWN_S = 24 * 3600.0
+MAX_INTERVAL_S = 3600.0  # the sampling plan's own limit
+MAX_BREAK_REMINDER_MIN = 24 * 60.0
+DEFAULT_RESOLUTION = (640, 480)  # what a webcam is asked for: plenty for ears and shoulders, cheap to decode
+MAX_HISTORY_DAYS = 10 * 365
 
 # --- History and report ----------------------------------------------------------------------------------------------
 
