@@ -6,7 +6,7 @@ recalibrates, opens today's report and quits. Every entry but the report posts a
 mailbox, the path the terminal's signals, the notification buttons and the control socket take too.
 
 It runs in a thread of its own (GTK's main loop, through pystray's AppIndicator backend). Where the extra is not
-installed it stays silent; where there is no tray to show it in (no display, or nothing owns
+installed, or there is no display at all, it stays silent; on a desktop with no tray to show it in (nothing owns
 org.kde.StatusNotifierWatcher on the session bus, and no X system tray) it says so once and the watcher runs on
 without it.
 """
@@ -66,8 +66,6 @@ def tray_host_missing() -> str | None:
     """Why no tray icon can be shown here, or None when a tray host is there: a StatusNotifierWatcher on the
     session bus (KDE, GNOME's AppIndicator extension, XFCE, ...), or an X system tray (XEmbed: trayer, tint2, i3bar
     ...), which AppIndicator falls back to. Needs PyGObject (and python-xlib, which pystray brings, for X)."""
-    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
-        return "no display"
     from gi.repository import Gio, GLib
 
     try:
@@ -218,6 +216,8 @@ class Tray:
             icon.run(setup=self._setup)
 
     def _create(self) -> Any:
+        if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            return None  # no desktop at all (a server, a terminal over SSH): nothing to miss, nothing to say
         missing = tray_host_missing()
         if missing is not None:
             self._warn(f"posture-watch: {missing}: watching without the tray icon")
