@@ -12,7 +12,9 @@ the upright one with `posture-watch calibrate`, then measures:
   (SIGUSR1) and while nobody is in view; with peak RSS (VmHWM) and the time from spawn to the first sample;
 - the model floor (MediaPipe alone, lite model, VIDEO mode) and posture-watch's per-sample cost split into
   capture/decode, pose, metrics+policy, on the same frames (floor, posture-watch, floor again), in CPU time;
-- `posture-watch replay` throughput, against the model-bound rate (1000 / floor ms), also in CPU time.
+- `posture-watch replay` throughput, against the model-bound rate (1000 / floor ms), also in CPU time;
+- the history's cost: the events of a watched hour (a sample every 1.5 s, changes of state, alerts, a snooze) fed
+  one by one to the real history writer and its SQLite file, in CPU time of the whole process (both threads).
 
 Every figure is the median of `--runs` rounds (min-max beside it). A round measures every configuration once, in an
 order rotated from round to round, so that ratios hold on a busy machine. `--quick` (windows of a few seconds, one
@@ -49,9 +51,14 @@ import numpy as np
 
 import posture_watch
 from posture_watch.core.baseline import Baseline
+from posture_watch.core.events import AlertRaised, Event, Paused, Resumed, Sampled, StateChanged
 from posture_watch.core.landmarks import Observation
+from posture_watch.core.policy import Alert, Decision, State
+from posture_watch.core.posture import Assessment
 from posture_watch.core.watcher import Watcher
+from posture_watch.history import History
 from posture_watch.pose import PoseEstimator, brightness, load_angle_model, load_model, native_stderr_silenced
+from posture_watch.session import ClipClock
 from posture_watch.sources import PacedClipSource
 from posture_watch.store import load_baseline
 
@@ -83,10 +90,11 @@ class Mode:
     warmup_s: float  # after the first sample: the state settles and adaptive sampling returns to steady
     model_frames: int  # timed frames per round for the floor and the per-sample split
     replay_repeats: int  # the long replay input is the clip this many times
+    history_minutes: float  # watched time whose events are fed to the history writer
 
 
-FULL = Mode(runs=3, window_s=60.0, warmup_s=10.0, model_frames=300, replay_repeats=4)
-QUICK = Mode(runs=1, window_s=3.0, warmup_s=2.0, model_frames=40, replay_repeats=2)
+FULL = Mode(runs=3, window_s=60.0, warmup_s=10.0, model_frames=300, replay_repeats=4, history_minutes=60.0)
+QUICK = Mode(runs=1, window_s=3.0, warmup_s=2.0, model_frames=40, replay_repeats=2, history_minutes=10.0)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -455,6 +463,58 @@ def model_round(jpegs: list[bytes], fps: float, baseline: Baseline, frames: int)
     return {"floor": (before + after) / 2, **split}
 
 
+# ---- in process: the history's cost -------------------------------------------------------------------------
+
+
+def watched_events(minutes: float) -> list[Event]:
+    """What a watcher at its default pace emits in `minutes`: a sample every 1.5 s (angles that vary), a slouch
+    for 2 of every 5 minutes with an alert in it, and a 2-minute snooze each half hour."""
+    rng = np.random.default_rng(0)
+    events: list[Event] = []
+    state: State = "upright"
+    t = 0.0
+    while t < minutes * 60:
+        cycle = t % 300
+        if t % 1800 < DEFAULT_INTERVAL and t >= DEFAULT_INTERVAL:
+            events += [Paused(t, "snoozed", t + 120), Resumed(t + 120, "snoozed")]
+            t += 120 + DEFAULT_INTERVAL
+            continue
+        now: State = "slouching" if cycle >= 180 else "upright"
+        if now != state:
+            events.append(StateChanged(t, now, state, ("head_drop",) if now == "slouching" else (), ""))
+            state = now
+        neck = float(rng.normal(18 if state == "slouching" else 3, 2))
+        assessment = Assessment("measured", scores={"head_drop": neck / 12}, neck_angle_deg=neck,
+                                shoulder_angle_deg=float(rng.normal(1, 1)))
+        events.append(Sampled(t, int(t * 30), assessment, Decision(state, (), None, False)))
+        if state == "slouching" and 240 <= cycle < 240 + DEFAULT_INTERVAL:
+            alert = Alert(t, ("head_drop",), 1, 60.0)
+            events.append(AlertRaised(t, alert, "Head dropping toward the desk", "Lift your chest."))
+        t += DEFAULT_INTERVAL
+    return events
+
+
+def history_round(minutes: float) -> float:
+    """CPU (% of one core) of keeping the history of `minutes` of watching: each event handed to the subscriber
+    on its own, as the session does (so each one wakes the writer thread), and the file closed at the end. The
+    pauses between events are not CPU; the loop that makes them is counted, which errs on the high side."""
+    events = watched_events(minutes)
+    with tempfile.TemporaryDirectory(prefix="posture-history-") as folder:
+        clock = ClipClock(datetime.now().astimezone())
+        started = time.process_time()
+        history = History(Path(folder) / "history.sqlite3", clock, "benchmark", warn=lambda line: print(
+            f"  history: {line}", file=sys.stderr))
+        for event in events:
+            clock.last = event.t
+            history(event)
+            time.sleep(0.0002)  # the writer takes each event alone, as it does at a live pace
+        history.close()
+        spent = time.process_time() - started
+        if not history.on:
+            raise BenchmarkError("the history stopped during its benchmark")
+    return 100 * spent / (minutes * 60)
+
+
 # ---- figures, targets, report ------------------------------------------------------------------------------
 
 
@@ -473,9 +533,11 @@ TARGETS = [
     Target("replay_ratio_to_model_bound", "≥ 0.85x", lambda v: v >= 0.85),
     Target("peak_rss_mb", "≤ 250 MB", lambda v: v <= 250.0),
     Target("first_sample_s", "≤ 1.5 s", lambda v: v <= 1.5),
+    Target("history_cpu_percent", "< 0.1 %", lambda v: v < 0.1),
 ]
 
-UNITS = {"%": "{:.2f} %", "ms": "{:.2f} ms", "fps": "{:.1f} fps", "x": "{:.3f}x", "MB": "{:.0f} MB", "s": "{:.2f} s"}
+UNITS = {"%": "{:.2f} %", "% of a core": "{:.4f} %", "ms": "{:.2f} ms", "fps": "{:.1f} fps", "x": "{:.3f}x",
+         "MB": "{:.0f} MB", "s": "{:.2f} s"}
 
 
 def figure(label: str, unit: str, values: list[float]) -> dict[str, Any]:
@@ -484,7 +546,7 @@ def figure(label: str, unit: str, values: list[float]) -> dict[str, Any]:
 
 
 def figures(monitor: dict[str, list[MonitorRun]], models: list[dict[str, float]], replays: list[ReplayRound],
-            camera_loads: list[float]) -> dict[str, dict[str, Any]]:
+            camera_loads: list[float], histories: list[float]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for config in configs():
         out[config.key] = figure(config.label, "%", [r.cpu_percent for r in monitor[config.key]])
@@ -515,6 +577,8 @@ def figures(monitor: dict[str, list[MonitorRun]], models: list[dict[str, float]]
     out["first_sample_s"] = figure("Start to first sample (spawn to first state line, upright)", "s",
                                    [r.first_sample_s for r in upright])
     out["camera_load_s"] = figure("of which the emulated camera loading its clip", "s", camera_loads)
+    out["history_cpu_percent"] = figure("History: writing a watched hour's events (CPU, both threads)",
+                                        "% of a core", histories)
     return out
 
 
@@ -579,6 +643,7 @@ def run(clip: Path, nobody: Path | None, mode: Mode, quick: bool) -> dict[str, A
         # The watchers measured here read no settings file of the user's and do not meet the user's own watcher.
         os.environ["POSTURE_WATCH_CONFIG_DIR"] = str(folder / "config")
         os.environ["POSTURE_WATCH_RUNTIME_DIR"] = str(folder / "run")
+        os.environ["POSTURE_WATCH_DATA_DIR"] = str(folder / "data")  # the monitors' history: not the user's
         segments = {posture: write_segment(folder / f"{posture}.avi", *stretch(clip, posture))
                     for posture in ("upright", "slouching")}
         if nobody is None:
@@ -595,6 +660,7 @@ def run(clip: Path, nobody: Path | None, mode: Mode, quick: bool) -> dict[str, A
         models: list[dict[str, float]] = []
         replays: list[ReplayRound] = []
         camera_loads: list[float] = []
+        histories: list[float] = []
         for round_no in range(mode.runs):
             print(f"round {round_no + 1}/{mode.runs}", file=sys.stderr)
             shift = round_no % len(every)
@@ -610,14 +676,17 @@ def run(clip: Path, nobody: Path | None, mode: Mode, quick: bool) -> dict[str, A
             replays.append(replay_round(short, long, round_no))
             print(f"  replay {replays[-1].fps:.1f} fps per CPU-second, {replays[-1].wall_fps:.1f} fps wall",
                   file=sys.stderr)
+            histories.append(history_round(mode.history_minutes))
+            print(f"  history {histories[-1]:.4f} % of a core", file=sys.stderr)
 
     info["load_average_end"] = os.getloadavg()
-    figs = figures(monitor, models, replays, camera_loads)
+    figs = figures(monitor, models, replays, camera_loads, histories)
     return {
         "machine": info,
         "settings": {"mode": "quick" if quick else "full", "runs": mode.runs, "window_s": mode.window_s,
                      "warmup_s": mode.warmup_s, "model_frames": mode.model_frames,
                      "replay_frames": [len(frames), len(frames) * mode.replay_repeats],
+                     "history_minutes": mode.history_minutes,
                      "clip": shown(clip), "nobody": shown(nobody) if nobody else "empty-room picture",
                      "camera": f"{SIZE[0]}x{SIZE[1]} at 30 fps (clip at camera pace, MJPEG-like)"},
         "figures": figs,

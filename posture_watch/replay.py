@@ -43,10 +43,12 @@ class ReplayReport:
 
 def replay(path: Path, baseline: Baseline | float, estimator: PoseEstimator, settings: WatchSettings,
            subscribers: tuple[Callable[[Event], None], ...] = (),
-           on_progress: Callable[[int, int], None] | None = None, mailbox: Mailbox | None = None) -> ReplayReport:
+           on_progress: Callable[[int, int], None] | None = None, mailbox: Mailbox | None = None,
+           clock: ClipClock | None = None) -> ReplayReport:
     """Replay `path`. `baseline` is a loaded baseline, or a number of seconds at the clip's start to calibrate on
     (those frames are then judged like the rest, against the baseline they produced). Every frame is analysed:
-    the sampling plan is not used, and nothing waits for the clock. A Quit posted to `mailbox` stops it
+    the sampling plan is not used, and nothing waits for the clock. `clock` maps the clip's time onto the local
+    time its events are said to happen at (default: the clip starts now). A Quit posted to `mailbox` stops it
     (SessionStopped)."""
     source = VideoFileSource(path)
     report = ReplayReport(str(path), source.fps)
@@ -57,7 +59,8 @@ def replay(path: Path, baseline: Baseline | float, estimator: PoseEstimator, set
     # A replay has no break reminders: a clip is not a working day.
     session = Session(estimator, open_clip, WatchSettings(settings.policy, settings.sensitivity, SamplingPlan(),
                                                           break_after=None),
-                      None if isinstance(baseline, float) else baseline, clock=ClipClock(datetime.now().astimezone()),
+                      None if isinstance(baseline, float) else baseline,
+                      clock=clock or ClipClock(datetime.now().astimezone()),
                       mailbox=mailbox, adaptive=False)
     for subscriber in (report, *subscribers):
         session.subscribe(subscriber)

@@ -266,7 +266,7 @@ class ScheduleTable(_Table):
 class HistoryTable(_Table):
     NAME: ClassVar[str] = "history"
     enabled: bool = True
-    retention_days: int = 90
+    retention_days: int = th.HISTORY_RETENTION_DAYS
 
 
 @dataclass(frozen=True)

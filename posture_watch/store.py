@@ -29,6 +29,12 @@ def _own_config_dir() -> Path:
     return Path(platformdirs.user_config_dir(APP, appauthor=False))
 
 
+def data_dir() -> Path:
+    """Per-user data folder (e.g. ~/.local/share/posture-watch: the history); POSTURE_WATCH_DATA_DIR overrides it."""
+    override = os.environ.get("POSTURE_WATCH_DATA_DIR")
+    return Path(override) if override else Path(platformdirs.user_data_dir(APP, appauthor=False))
+
+
 def default_baseline_path() -> Path:
     return config_dir() / "baseline.json"
 
@@ -56,9 +62,10 @@ def private_folder(folder: Path) -> None:
             folder.chmod(mode & 0o700)
 
 
-def write_private_file(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step; the file is created with mode 0600. A symbolic link stays and the
-    file it points to is replaced; anything but a regular file (a device, a pipe) is refused, not replaced."""
+def write_private_file(path: Path, content: str | bytes) -> None:
+    """Replace `path` with `content` (text is written as UTF-8) in one step; the file is created with mode 0600. A
+    symbolic link stays and the file it points to is replaced; anything but a regular file (a device, a pipe) is
+    refused, not replaced."""
     if path.is_symlink():
         path = path.resolve()
     if path.exists() and not path.is_file():
@@ -66,8 +73,8 @@ def write_private_file(path: Path, text: str) -> None:
     private_folder(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(content.encode("utf-8") if isinstance(content, str) else content)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

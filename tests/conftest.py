@@ -15,6 +15,7 @@ from tests.desktop import (
     dunst_on,
     session_bus,
     start_notification_server,
+    xvfb,
 )
 
 
@@ -24,6 +25,14 @@ def private_runtime_dir(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytes
     the user's), and the one-watcher-per-user lock is per test."""
     folder = tmp_path_factory.mktemp("run")
     monkeypatch.setenv("POSTURE_WATCH_RUNTIME_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test (and every process it starts) keeps its history in a folder of its own, never the user's."""
+    folder = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("POSTURE_WATCH_DATA_DIR", str(folder))
     return folder
 
 
@@ -65,6 +74,16 @@ def notification_server(private_bus: str) -> Iterator[NotificationServer]:
     server = start_notification_server(private_bus)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def xvfb_display(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A fresh Xvfb screen; DISPLAY points at it for the test. Yields the display (":N"); skips without xvfb."""
+    if not shutil.which("Xvfb"):
+        pytest.skip("needs the Debian package xvfb")
+    with xvfb() as display:
+        monkeypatch.setenv("DISPLAY", display)
+        yield display
 
 
 @pytest.fixture

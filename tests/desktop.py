@@ -205,6 +205,24 @@ def dunst_available() -> bool:
 
 
 @contextlib.contextmanager
+def xvfb() -> Iterator[str]:
+    """A fresh Xvfb screen while in use; yields its display (":N")."""
+    # -displayfd makes Xvfb pick a free display number and report it once it accepts connections.
+    display_r, display_w = os.pipe()
+    server = subprocess.Popen(["Xvfb", "-displayfd", str(display_w), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+                              pass_fds=[display_w], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(display_w)
+    with os.fdopen(display_r) as display_pipe:
+        ready, _, _ = select.select([display_pipe], [], [], STARTUP_TIMEOUT_S)
+        display = display_pipe.readline().strip() if ready else ""
+    try:
+        assert display, "Xvfb did not report its display"
+        yield f":{display}"
+    finally:
+        stop_process(server)
+
+
+@contextlib.contextmanager
 def dunst_on(bus_address: str, workdir: Path) -> Iterator[tuple[DunstServer, str]]:
     """dunst on a fresh Xvfb display and the bus at `bus_address`; yields it and the display (":N") to set as
     DISPLAY. Its hook, menu script and log live in `workdir`."""
@@ -215,25 +233,15 @@ def dunst_on(bus_address: str, workdir: Path) -> Iterator[tuple[DunstServer, str
     for script in (hook, dmenu):
         script.chmod(0o755)
     rc.write_text(DUNSTRC.format(hook=hook, dmenu=dmenu))
-
-    # -displayfd makes Xvfb pick a free display number and report it once it accepts connections.
-    display_r, display_w = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(display_w), "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                            pass_fds=[display_w], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    os.close(display_w)
-    with os.fdopen(display_r) as display_pipe:
-        ready, _, _ = select.select([display_pipe], [], [], STARTUP_TIMEOUT_S)
-        display = display_pipe.readline().strip() if ready else ""
-    dunst: subprocess.Popen[bytes] | None = None
-    try:
-        assert display, "Xvfb did not report its display"
-        with open(workdir / "dunst.log", "w") as dunst_log:  # kept for debugging a failure
-            dunst = subprocess.Popen(["dunst", "-config", str(rc)], stdout=dunst_log, stderr=dunst_log,
-                                     env={**os.environ, "DISPLAY": f":{display}",
-                                          "DBUS_SESSION_BUS_ADDRESS": bus_address})
-        _wait_for_name(bus_address, NOTIFICATIONS, dunst)
-        yield DunstServer(log, pick), f":{display}"
-    finally:
-        if dunst is not None:
-            stop_process(dunst)
-        stop_process(xvfb)
+    with xvfb() as display:
+        dunst: subprocess.Popen[bytes] | None = None
+        try:
+            with open(workdir / "dunst.log", "w") as dunst_log:  # kept for debugging a failure
+                dunst = subprocess.Popen(["dunst", "-config", str(rc)], stdout=dunst_log, stderr=dunst_log,
+                                         env={**os.environ, "DISPLAY": display,
+                                              "DBUS_SESSION_BUS_ADDRESS": bus_address})
+            _wait_for_name(bus_address, NOTIFICATIONS, dunst)
+            yield DunstServer(log, pick), display
+        finally:
+            if dunst is not None:
+                stop_process(dunst)

@@ -22,13 +22,13 @@ FIGURES = [
     *CPU_FIGURES, "cpu_paused", "cpu_nobody",
     "model_floor_ms", "sample_capture_decode_ms", "sample_pose_ms", "sample_metrics_policy_ms", "sample_total_ms",
     "sample_ratio_to_floor", "replay_fps", "replay_wall_fps", "model_bound_fps", "replay_ratio_to_model_bound",
-    "peak_rss_mb", "first_sample_s", "camera_load_s",
+    "peak_rss_mb", "first_sample_s", "camera_load_s", "history_cpu_percent",
 ]
 # A paused monitor can use less than one clock tick in a window of a few seconds; every other figure is a cost,
 # a rate or a size that cannot be 0.
 MAY_BE_ZERO = {"cpu_paused"}
 TARGETED = {"cpu_upright_1.5s", "cpu_slouching_1.5s", "cpu_paused", "sample_ratio_to_floor",
-            "replay_ratio_to_model_bound", "peak_rss_mb", "first_sample_s"}
+            "replay_ratio_to_model_bound", "peak_rss_mb", "first_sample_s", "history_cpu_percent"}
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import sys
 
 from .. import __version__, offline
 from ..errors import PostureWatchError
-from . import autostart, common, config, control, doctor, replay, watch
+from . import autostart, common, config, control, doctor, history, replay, report, watch
 
 EPILOG = """\
 examples:
@@ -28,6 +28,8 @@ examples:
                                           keep a setting in the settings file
   posture-watch autostart enable          start watching at login
   posture-watch doctor                    check the model, camera, notifications and baseline
+  posture-watch report --open             how you sat today: summary, timeline and plots in the browser
+  posture-watch history export --csv      your posture history, minute by minute
 
 Every command has its own --help with examples.
 """
@@ -69,6 +71,8 @@ def parser() -> argparse.ArgumentParser:
     config.add_command(sub)
     autostart.add_command(sub)
     doctor.add_command(sub)
+    history.add_command(sub)
+    report.add_command(sub)
     return top
 
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 
+from ..errors import PostureWatchError
 from ..session import Mailbox
 from ..sources import check_video_file
 from ..store import load_baseline
 from . import common
+from .history import local_time
 from .watch import Interrupted
 
 EXAMPLES = """\
@@ -21,6 +24,9 @@ examples:
                                    one JSON document on stdout, judged against a saved baseline
   posture-watch replay clip.mp4 --notify
                                    also send the alerts as desktop notifications
+  posture-watch replay clip.mp4 --record day.sqlite3 --start 2026-03-02T09:30
+                                   keep what it saw in a history database, as if watched from 09:30
+                                   (then: posture-watch report --history day.sqlite3 --day 2026-03-02)
 """
 DEFAULT_CALIBRATE_FIRST_S = 2.0
 
@@ -38,16 +44,24 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--baseline", type=Path, metavar="FILE", help="judge against this baseline file instead")
     rep.add_argument("--json", action="store_true", help="print one JSON document on stdout instead")
     rep.add_argument("--notify", action="store_true", help="also send the alerts as desktop notifications")
+    rep.add_argument("--record", type=Path, metavar="DB",
+                     help="also keep what the replay saw in this history database (created if missing; no "
+                     "retention is applied to it)")
+    rep.add_argument("--start", type=local_time, metavar="ISO-TIME",
+                     help="with --record: the local time the clip's first frame is said to be from (default now)")
     rep.set_defaults(command=replay_command)
 
 
 def replay_command(args: argparse.Namespace) -> int:
+    from ..history import History
     from ..notify import EventNotifier, open_notifier
     from ..pose import PoseEstimator
     from ..replay import replay, timeline_text, to_json
-    from ..session import SessionStopped
+    from ..session import ClipClock, SessionStopped
 
     check_video_file(args.video)
+    if args.start is not None and args.record is None:
+        raise PostureWatchError("--start goes with --record: it says when the recorded replay happened")
     baseline = (load_baseline(args.baseline) if args.baseline
                 else DEFAULT_CALIBRATE_FIRST_S if args.calibrate_first is None else args.calibrate_first)
     mailbox = Mailbox()
@@ -56,11 +70,16 @@ def replay_command(args: argparse.Namespace) -> int:
     alerts = EventNotifier(open_notifier("auto"), mailbox.post) if args.notify else None
     if alerts is not None:
         subscribers.append(alerts)
+    clock = ClipClock(args.start or datetime.now().astimezone())
+    history = (History(args.record, clock, f"replay of {args.video.name}", retention_days=None, warn=common.say)
+               if args.record is not None else None)
+    if history is not None:
+        subscribers.append(history)
     progress = ProgressBar() if sys.stderr.isatty() else None
     try:
         with PoseEstimator(args.model) as estimator:
             report = replay(args.video, baseline, estimator, common.replay_settings(args), tuple(subscribers),
-                            progress.update if progress else None, mailbox)
+                            progress.update if progress else None, mailbox, clock)
     except SessionStopped as stop:
         raise Interrupted(f"interrupted by {stop.reason}: the replay was not finished") from None
     finally:
@@ -68,6 +87,8 @@ def replay_command(args: argparse.Namespace) -> int:
             progress.done()
         if alerts:
             alerts.close()
+        if history is not None:
+            history.close()
     if args.json:
         json.dump(to_json(report), sys.stdout, indent=1)
         sys.stdout.write("\n")

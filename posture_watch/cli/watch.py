@@ -57,6 +57,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "SIGUSR1 pauses and resumes. The camera is open only while sampling: it is closed while paused.")
     run.add_argument("--baseline", type=Path, metavar="FILE",
                      help=f"baseline to use (default {common.shown_default_baseline()})")
+    run.add_argument("--no-history", action="store_true",
+                     help="keep no history of this run (default: kept for `posture-watch report`, unless the "
+                     "settings file says history.enabled = false)")
+    run.add_argument("--no-tray", action="store_true",
+                     help="no tray icon (default: shown when the tray extra is installed and a tray is there, "
+                     "unless the settings file says tray.enabled = false)")
     run.set_defaults(command=run_command)
 
     cal = sub.add_parser(
@@ -118,9 +124,11 @@ def calibrate_at_terminal(session: Session, seconds: float) -> Baseline:
 
 def run_command(args: argparse.Namespace) -> int:
     from ..control import serving
+    from ..history import History, default_history_path
     from ..notify import EventNotifier, open_notifier
     from ..pose import PoseEstimator
     from ..screenlock import ScreenLockWatch
+    from ..tray import Tray, today_report_opener
 
     mailbox = Mailbox()
     common.stop_on_signals(mailbox, pause_toggle=True)  # before the model loads: a signal then is not fatal
@@ -132,6 +140,10 @@ def run_command(args: argparse.Namespace) -> int:
     with serving(mailbox) as control:  # a second watcher of the same user stops here, naming the first
         notifier = open_notifier(settings.watch.notifier)  # an unusable notifier is refused before anything slow
         alerts = EventNotifier(notifier, mailbox.post)
+        history = (History(default_history_path(), clock, f"camera {settings.watch.camera}",
+                           settings.history.retention_days, warn=common.say)
+                   if settings.history.enabled and not args.no_history else None)
+        tray: Tray | None = None
         try:
             # From here on a screen lock turns the camera off (after a first-run calibration, if one is under way).
             with PoseEstimator(args.model) as estimator, ScreenLockWatch(mailbox.post, common.say):
@@ -141,17 +153,29 @@ def run_command(args: argparse.Namespace) -> int:
                        else "Ctrl-C to stop")
                 session.subscribe(ConsoleReport(clock, watching=f"Watching ({settings.watch.camera}); {how}."))
                 session.subscribe(alerts)
+                # Every calibration of the run is kept (the first one, and one asked for with `recalibrate`).
+                session.subscribe(lambda event: keep_baseline(event.baseline, path)
+                                  if isinstance(event, Calibrated) else None)
+                if history is not None:
+                    session.subscribe(history)
+                if settings.tray.enabled and not args.no_tray and Tray.installed():
+                    tray = Tray(mailbox.post, clock, lambda: session.today.seconds,
+                                today_report_opener(default_history_path(), common.say), common.say)
+                    session.subscribe(tray)
+                    tray.start()
                 try:
                     if baseline is None:
                         common.say("No baseline yet: calibrating first.")
-                        baseline = calibrate_at_terminal(session, FIRST_RUN_CALIBRATION_S)
-                        keep_baseline(baseline, path)
-                        session.use_baseline(baseline)
+                        session.use_baseline(calibrate_at_terminal(session, FIRST_RUN_CALIBRATION_S))
                     reason = session.run()
                 except SessionStopped as stop:
                     reason = stop.reason
         finally:
             alerts.close()
+            if history is not None:
+                history.close()
+            if tray is not None:
+                tray.close()
     common.say(f"Stopped ({reason}).")
     return 0
 

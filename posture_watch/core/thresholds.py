@@ -126,3 +126,11 @@ MAX_INTERVAL_S = 3600.0  # the sampling plan's own limit
 MAX_BREAK_REMINDER_MIN = 24 * 60.0
 DEFAULT_RESOLUTION = (640, 480)  # what a webcam is asked for: plenty for ears and shoulders, cheap to decode
 MAX_HISTORY_DAYS = 10 * 365
+
+# --- History and report ----------------------------------------------------------------------------------------------
+
+HISTORY_RETENTION_DAYS = 90  # a season of history: enough to see a trend, little to keep about a person
+# The report draws the neck angle against this line: NECK_DROP_FLOOR, where a head drop starts to count at
+# sensitivity 1, is a 12-15 degree hunch on the rendered clips. It is a guide for the eye; each user's own
+# threshold depends on their calibration and sensitivity.
+REPORT_NECK_GUIDE_DEG = 12.0
