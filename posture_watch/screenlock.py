@@ -17,6 +17,7 @@ compiler and system headers to install.
 from __future__ import annotations
 
 import contextlib
+import socket
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -53,7 +54,8 @@ class ScreenLockWatch:
         self._loop: LoopThread | None = None
 
     def __enter__(self) -> ScreenLockWatch:
-        if not sys.platform.startswith("linux"):
+        # D-Bus (and the screen savers and logind on it) is a Linux desktop's, over Unix sockets.
+        if not (sys.platform.startswith("linux") and hasattr(socket, "AF_UNIX")):
             return self
         self._loop = LoopThread("posture-watch-screen-lock")
         try:
