@@ -171,6 +171,11 @@ SWEEP_PAIRS: list[tuple[str, str]] = [
     ("f_mid_athletic", "close_high"),
     ("f_small_young", "wide_turned"),
     ("m_old_thin", "narrow_far"),
+    ("m_young_slim", "narrow_far_left"),
+    ("m_mid_bearded", "far_mid_left"),
+    ("f_mid_athletic", "laptop_left_turned"),
+    ("f_small_young", "high_side_close"),
+    ("m_old_thin", "wide_close_side"),
 ]
 
 

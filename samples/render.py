@@ -119,7 +119,8 @@ BODIES: dict[str, hr.BodySpec] = {
         hair="long",
         note="woman, 38 y, heavy, hair down the back",
     ),
-    # more tune bodies: none near a check body's sliders
+    # more tune bodies: none near a check body's sliders, and inside the check bodies' extremes
+    # (seated height, age), which stay held out
     "m_young_slim": hr.BodySpec(
         1.0,
         (0.85, 0.67, 0.56),
@@ -128,7 +129,7 @@ BODIES: dict[str, hr.BodySpec] = {
         age=0.44,
         muscle=0.35,
         weight=0.15,
-        height=0.68,
+        height=0.62,
         race=(0.1, 0.0, 0.9),
         hair="ears",
         note="man, 22 y, slim, tall, long hair over the ears",
@@ -169,7 +170,7 @@ BODIES: dict[str, hr.BodySpec] = {
         age=0.48,
         muscle=0.45,
         weight=0.40,
-        height=0.22,
+        height=0.34,
         race=(0.5, 0.3, 0.2),
         hair="long",
         lips=(0.45, 0.24, 0.22),
@@ -180,14 +181,14 @@ BODIES: dict[str, hr.BodySpec] = {
         (0.50, 0.35, 0.25),
         (0.78, 0.72, 0.60),
         (0.80, 0.80, 0.78),
-        age=0.95,
+        age=0.86,
         muscle=0.20,
         weight=0.25,
         height=0.42,
         race=(0.6, 0.0, 0.4),
         hair="receding",
         lips=(0.38, 0.22, 0.20),
-        note="man, 84 y, thin, white receding hair, cream shirt",
+        note="man, 72 y, thin, white receding hair, cream shirt",
     ),
 }
 
