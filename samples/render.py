@@ -434,6 +434,7 @@ def prepare(job: RenderJob, work: Path) -> Prepared:
         lights=lights([scale[first[r]] for r in range(len(uniques))], key_side=job.key_side),
     )
     digest.update(json.dumps(scene).encode())
+    digest.update(colours.tobytes())  # a repainted body (beard, collar, shirt) must render again
     # frames rendered for another scene must not be resumed from
     stamp = work / "scene.sha256"
     if not stamp.exists() or stamp.read_text() != digest.hexdigest():
