@@ -135,7 +135,9 @@ class BodySpec:
     sex and age); proportions 0.5 = neutral, 1 = 'ideal'; race weights (african, asian,
     caucasian) sum to 1.  Colours are sRGB 0..1.  hair: 'short' (painted scalp), 'long'
     (painted down the back of the neck), 'receding' (painted, high hairline), 'ears' (a
-    hair shell over the scalp that hangs over both ears to the jaw).
+    hair shell over the scalp that hangs over both ears to the jaw).  beard: a full beard
+    painted in the hair colour (jaw, chin, upper lip).  high_collar: the shirt reaches up
+    the neck to just under the chin (a turtleneck) instead of a crew neck.
     """
 
     gender: float
@@ -150,6 +152,8 @@ class BodySpec:
     race: tuple[float, float, float] = (0.0, 0.0, 1.0)
     hair: str = "short"
     glasses: bool = False
+    beard: bool = False
+    high_collar: bool = False
     lips: tuple[float, float, float] = (0.62, 0.33, 0.32)
     note: str = ""
 
@@ -537,10 +541,12 @@ def paint(mesh: Mesh, V: Arr, spec: BodySpec, hip_y: float) -> NDArray[np.float3
                 col = np.array(GLASSES_RGB)
             else:
                 col = skin_a.copy()
+                lip = 0.0
                 if ui >= 0:
                     u, v = mesh.VT[ui]
                     px, py = int(u * (size - 1)), int((1 - v) * (size - 1))
-                    col = col * (1 - m_lips[py, px]) + lips_a * m_lips[py, px]
+                    lip = float(m_lips[py, px])
+                    col = col * (1 - lip) + lips_a * lip
                     col = col * (1 - 0.25 * m_lid[py, px])
                 for ctr, sg in ((eyeL, 1), (eyeR, -1)):  # eyebrows
                     dx, dy = (p[0] - ctr[0]) * sg, p[1] - ctr[1]
@@ -564,7 +570,13 @@ def paint(mesh: Mesh, V: Arr, spec: BodySpec, hip_y: float) -> NDArray[np.float3
                     scalp = True  # the ears under the hair shell, should one poke through
                 if scalp:
                     col = hair_a
-                if p[1] < neck_y - 0.65 and abs(p[0]) < 2.6:  # shirt
+                # beard: below the nose (upper lip, chin, jaw, under the chin), higher on the cheeks
+                beard_zone = rel_y < -0.62 or abs(p[0]) > 0.45
+                if spec.beard and lip < 0.3 and p[2] > eyeL[2] - 1.05 and -1.5 < rel_y < -0.3 and beard_zone:
+                    col = hair_a
+                # a crew neck well below the chin, or a high collar up to just under it
+                collar_y = eyeL[1] - 1.38 if spec.high_collar else neck_y - 0.65
+                if p[1] < collar_y and abs(p[0]) < 2.6:  # shirt
                     col = shirt_a
                 if p[1] < hip_y - 0.2 and abs(p[0]) < 2.6:  # trousers: only seen standing up
                     col = np.array(TROUSERS_RGB)

@@ -74,6 +74,11 @@ BODY_PART = {
     "f_old_short": "check",
     "m_tall_muscular": "check",
     "f_heavy": "check",
+    "m_young_slim": "tune",
+    "m_mid_bearded": "tune",
+    "f_mid_athletic": "tune",
+    "f_small_young": "tune",
+    "m_old_thin": "tune",
 }
 
 C = render.CameraSpec
@@ -94,6 +99,15 @@ CAMERAS: dict[str, tuple[str, render.CameraSpec]] = {
     "far_wide_offset": ("check", C(80, 0, 110, 25, note="wide lens, far, to the side")),
     "close_low_side": ("check", C(80, -12, 48, 12, 5, note="close laptop, low, to the side, turned")),
     "monitor_high": ("check", C(58, 15, 85, -5, -5, note="monitor, above the eyes")),
+    # more tune placements between and across the first ones; each is >= 10 deg of lens,
+    # 8 cm or 8 deg away from every check camera in at least two of its dimensions
+    "laptop_left_turned": ("tune", C(80, -6, 58, -18, -15, note="laptop to the left, turned the other way")),
+    "monitor_far_right": ("tune", C(58, 16, 92, 14, 16, note="monitor far and to the right, above the eyes")),
+    "wide_close_side": ("tune", C(86, -3, 45, -20, 10, note="wide lens, close, to the side, turned")),
+    "narrow_far_left": ("tune", C(52, -5, 100, -12, -6, note="narrow lens, far, a little low, to the left")),
+    "high_side_close": ("tune", C(72, 22, 62, 22, 5, note="above the eyes, close, to the side")),
+    "far_mid_left": ("tune", C(70, 0, 105, -15, 6, note="medium lens on a far screen, to the left")),
+    "low_turned_right": ("tune", C(82, -13, 65, 8, 15, note="low, medium distance, turned")),
 }
 
 SWEEP_PAIRS: list[tuple[str, str]] = [
@@ -135,6 +149,33 @@ SWEEP_PAIRS: list[tuple[str, str]] = [
     ("f_young_tall", "close_low_side"),
     ("m_mid_asian", "narrow_high_side"),
     ("mh_female", "monitor_high"),
+    # more tune sweeps (appended: the pairs above keep their seeds): the new tune bodies on
+    # new and first tune cameras, and first tune bodies on the new cameras
+    ("m_young_slim", "laptop_left_turned"),
+    ("m_mid_bearded", "monitor_far_right"),
+    ("f_mid_athletic", "narrow_far_left"),
+    ("f_small_young", "far_mid_left"),
+    ("m_old_thin", "low_turned_right"),
+    ("mh_male", "narrow_far_left"),
+    ("mh_female", "high_side_close"),
+    ("m_old_heavy", "far_mid_left"),
+    ("f_young_tall", "monitor_far_right"),
+    ("m_mid_asian", "laptop_left_turned"),
+    ("m_young_slim", "high_side_close"),
+    ("m_mid_bearded", "wide_close_side"),
+    ("f_mid_athletic", "low_turned_right"),
+    ("f_small_young", "wide_close_side"),
+    ("m_old_thin", "monitor_far_right"),
+    ("m_young_slim", "high_far"),
+    ("m_mid_bearded", "laptop_low"),
+    ("f_mid_athletic", "close_high"),
+    ("f_small_young", "wide_turned"),
+    ("m_old_thin", "narrow_far"),
+    ("m_young_slim", "narrow_far_left"),
+    ("m_mid_bearded", "far_mid_left"),
+    ("f_mid_athletic", "laptop_left_turned"),
+    ("f_small_young", "high_side_close"),
+    ("m_old_thin", "wide_close_side"),
 ]
 
 

@@ -119,6 +119,77 @@ BODIES: dict[str, hr.BodySpec] = {
         hair="long",
         note="woman, 38 y, heavy, hair down the back",
     ),
+    # more tune bodies: none near a check body's sliders, and inside the check bodies' extremes
+    # (seated height, age), which stay held out
+    "m_young_slim": hr.BodySpec(
+        1.0,
+        (0.85, 0.67, 0.56),
+        (0.30, 0.40, 0.55),
+        (0.36, 0.25, 0.14),
+        age=0.44,
+        muscle=0.35,
+        weight=0.15,
+        height=0.62,
+        race=(0.1, 0.0, 0.9),
+        hair="ears",
+        note="man, 22 y, slim, tall, long hair over the ears",
+    ),
+    "m_mid_bearded": hr.BodySpec(
+        1.0,
+        (0.68, 0.50, 0.38),
+        (0.18, 0.32, 0.20),
+        (0.10, 0.075, 0.06),
+        age=0.72,
+        muscle=0.45,
+        weight=0.72,
+        height=0.50,
+        race=(0.3, 0.2, 0.5),
+        beard=True,
+        note="man, 54 y, heavy-ish, full dark beard, green shirt",
+    ),
+    "f_mid_athletic": hr.BodySpec(
+        0.0,
+        (0.86, 0.69, 0.56),
+        (0.10, 0.12, 0.26),
+        (0.36, 0.15, 0.08),
+        age=0.62,
+        muscle=0.80,
+        weight=0.35,
+        height=0.55,
+        proportions=0.8,
+        race=(0.0, 0.3, 0.7),
+        glasses=True,
+        high_collar=True,
+        note="woman, 41 y, athletic, navy high collar, short auburn hair, glasses",
+    ),
+    "f_small_young": hr.BodySpec(
+        0.0,
+        (0.58, 0.42, 0.31),
+        (0.90, 0.84, 0.52),
+        (0.03, 0.03, 0.035),
+        age=0.48,
+        muscle=0.45,
+        weight=0.40,
+        height=0.34,
+        race=(0.5, 0.3, 0.2),
+        hair="long",
+        lips=(0.45, 0.24, 0.22),
+        note="woman, 24 y, small, slim, brown skin, long black hair",
+    ),
+    "m_old_thin": hr.BodySpec(
+        1.0,
+        (0.50, 0.35, 0.25),
+        (0.78, 0.72, 0.60),
+        (0.80, 0.80, 0.78),
+        age=0.86,
+        muscle=0.20,
+        weight=0.25,
+        height=0.42,
+        race=(0.6, 0.0, 0.4),
+        hair="receding",
+        lips=(0.38, 0.22, 0.20),
+        note="man, 72 y, thin, white receding hair, cream shirt",
+    ),
 }
 
 
@@ -363,6 +434,7 @@ def prepare(job: RenderJob, work: Path) -> Prepared:
         lights=lights([scale[first[r]] for r in range(len(uniques))], key_side=job.key_side),
     )
     digest.update(json.dumps(scene).encode())
+    digest.update(colours.tobytes())  # a repainted body (beard, collar, shirt) must render again
     # frames rendered for another scene must not be resumed from
     stamp = work / "scene.sha256"
     if not stamp.exists() or stamp.read_text() != digest.hexdigest():
