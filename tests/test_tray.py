@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -144,8 +145,10 @@ def test_the_tray_menu_drives_the_session(private_bus: str, xvfb_display: str, s
     browser.write_text(f'#!/bin/sh\necho "$1" > "{opened}"\n')
     browser.chmod(0o755)
     env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(tmp_path), "BROWSER": str(browser), "NO_AT_BRIDGE": "1"}
+    # A copy: the menu's Recalibrate keeps the new baseline where the watcher's came from.
+    baseline = shutil.copy(ROOT / "calibration" / "hunch_slow.json", tmp_path / "baseline.json")
     proc = subprocess.Popen([sys.executable, "-m", "posture_watch", "run", "--camera", str(CLIP), "--loop",
-                             "--baseline", str(ROOT / "calibration" / "hunch_slow.json"), "--notifier", "none"],
+                             "--baseline", str(baseline), "--notifier", "none"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=ROOT)
     watcher = Watcher(proc)
