@@ -154,7 +154,7 @@ def test_a_head_markedly_bigger_is_pushed_forward_whatever_the_angle() -> None:
 
 def test_each_deviation_in_its_own_unit() -> None:
     a = judge(**DROPPED, head_ratio=0.55, shoulder_tilt_deg=3.0, head_roll_deg=-5.0, ear_width=120.0)
-    # ear_width 120: the ears nearer, which undoes part of the drop (perspective): 30 px at the calibrated depth.
+    # The ears also 20 % wider (nearer): part of their drop is perspective, which the angle model undoes.
     assert a.deviations == pytest.approx({
         "neck": a.neck_angle_deg,  # degrees
         "head_growth": 0.1,  # share of the calibrated head-to-shoulder ratio
