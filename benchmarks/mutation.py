@@ -17,7 +17,7 @@ posture_watch.core, nothing else of posture_watch but errors, and no subprocess.
 deterministic, so every mutant is judged by them in milliseconds.
 
 It works on a copy of the checkout in a temporary folder (mutmut writes a `mutants/` tree beside the sources),
-so the checkout stays clean. Not part of the default test run: about 3 minutes here with 2 jobs.
+so the checkout stays clean. Not part of the default test run: 4 to 9 minutes here with 2 jobs, by the load.
 """
 
 from __future__ import annotations

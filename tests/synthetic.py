@@ -22,7 +22,7 @@ from posture_watch.core.landmarks import (
     RIGHT_WRIST,
     Pose,
 )
-from posture_watch.core.metrics import BodyMetrics, measure
+from posture_watch.core.metrics import ARMS, BodyMetrics, measure
 from posture_watch.core.policy import Alert, AlertPolicy
 from posture_watch.core.posture import Assessment
 
@@ -74,9 +74,30 @@ def figure(flex_deg: float = 0.0, shrug: float = 0.0, lean_deg: float = 0.0, clo
     if jitter and rng is not None:
         xy += rng.normal(0, jitter, xy.shape)
     seen = np.full(33, visibility)
-    hidden = [i for i in (LEFT_ELBOW, RIGHT_ELBOW, LEFT_WRIST, RIGHT_WRIST) if not world[i].any()]
+    hidden = [i for i in ARMS if not world[i].any()]
     seen[hidden] = 0.05
     return Pose(xy, seen, SIZE, world)
+
+
+# A pose placed by hand (see `drawn`): round numbers, so that what a test expects is plain arithmetic.
+DRAWN = {NOSE: (320.0, 320.0), LEFT_EAR: (370.0, 300.0), RIGHT_EAR: (270.0, 300.0), LEFT_SHOULDER: (420.0, 400.0),
+         RIGHT_SHOULDER: (220.0, 400.0)}
+
+
+def drawn(points: dict[int, tuple[float, float]] | None = None, seen: dict[int, float] | None = None,
+          world: np.ndarray | None = None) -> Pose:
+    """A pose drawn in a 640x480 picture: shoulders 200 px apart at y = 400, ears 100 px apart at y = 300, the nose
+    at (320, 320). `points` moves landmarks (an arm landmark placed is seen); `seen` sets visibilities (the key
+    landmarks are 0.99, arms not placed 0.05: hidden)."""
+    xy = np.zeros((33, 2))
+    visibility = np.full(33, 0.99)
+    visibility[list(ARMS)] = 0.05
+    for index, point in {**DRAWN, **(points or {})}.items():
+        xy[index] = point
+        visibility[index] = 0.99
+    for index, value in (seen or {}).items():
+        visibility[index] = value
+    return Pose(xy, visibility, SIZE, world)
 
 
 def metrics(**kw: float) -> BodyMetrics:

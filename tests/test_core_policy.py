@@ -11,6 +11,7 @@ from tests.synthetic import bad, good, run_policy
 
 ABSENT = Assessment("absent", "nobody in view")
 UNMEASURABLE = Assessment("uncertain", "face turned away")
+STRETCH = Assessment("moving", "arms raised (stretching)")
 
 
 def policy(**settings: float) -> AlertPolicy:
@@ -113,6 +114,26 @@ def test_a_short_gap_inside_a_slouch_keeps_it() -> None:
     assert p.state == "slouching"
     alerts = run_policy(p, [(3.9, 7, bad())])
     assert [a.t for a in alerts] == [5.5]
+
+
+def test_ordinary_movement_ends_a_slouch_at_once() -> None:
+    p = policy()
+    run_policy(p, [(0, 3, bad())])
+    assert p.state == "slouching"
+    assert p.update(STRETCH, 3.0) == Decision("uncertain", (), None, confirming=False)
+    # Back from the stretch still hunched: a new slouch, which must last alert_after again before an alert.
+    alerts = run_policy(p, [(3.1, 12, bad())])
+    assert [a.t for a in alerts] == [8.6]
+
+
+def test_movement_is_not_a_gap_in_view() -> None:
+    """A stretch between two moments out of view does not add them up: away needs away_after of absence in a row."""
+    p = policy(away_after=1.0)
+    run_policy(p, [(0, 1, good()), (1, 1.8, ABSENT)])
+    p.update(STRETCH, 1.8)
+    assert p.update(ABSENT, 2.0).state == "uncertain"
+    assert p.update(ABSENT, 2.9).state == "uncertain"
+    assert p.update(ABSENT, 3.0).state == "away"
 
 
 @pytest.mark.parametrize("settings", [{"alert_after": 0.0}, {"cooldown": 0.0}, {"leave_level": 1.0},

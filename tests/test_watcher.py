@@ -258,6 +258,16 @@ def test_events_carry_the_sample_and_the_change(watcher: Watcher) -> None:
     assert away == [StateChanged(21.0, "away", "slouching", (), "nobody in view")]
 
 
+def test_a_stretch_ends_a_slouch_and_says_why(watcher: Watcher) -> None:
+    feed(watcher, hunched, 0, 5)
+    assert watcher.status().state == "slouching"
+    stretch = watcher.observe(seen(figure(flex_deg=30, arms_up=True), t=5.0))
+    assert of(StateChanged, stretch) == [StateChanged(5.0, "uncertain", "slouching", (), "arms raised (stretching)")]
+    # Hunched again after it: a new slouch from 6.0 s, so the alert waits alert_after (10 s) from there.
+    alerts = of(AlertRaised, feed(watcher, hunched, 5.5, 30))
+    assert [a.t for a in alerts] == [16.0]
+
+
 def test_sensitivity_reaches_the_judgement() -> None:
     mild = [Observation(t / 2, 0, (figure(flex_deg=7),), BRIGHT) for t in range(60)]
     for sensitivity, alerts in ((1.0, 0), (2.0, 1)):
