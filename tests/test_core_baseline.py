@@ -242,7 +242,6 @@ def test_wrong_types_and_missing_fields_are_refused(change: tuple[str, Any]) -> 
     [("metrics.shoulder_width.mean", 1280.0), ("metrics.ear_width.mean", 1280.0)],
     [("metrics.center_x.mean", -640.0)], [("metrics.center_x.mean", 1280.0)],
     [("metrics.ear_y.mean", -480.0), ("metrics.shoulder_y.mean", 480.0)],
-    [("metrics.ear_y.mean", 480.0), ("metrics.shoulder_y.mean", -480.0)],
     [("steadiness", {"neck_deg": 4.0, "shoulder_deg": 4.0, "width": 0.08})],
 ])
 def test_extreme_but_possible_values_are_accepted(changes: list[tuple[str, Any]]) -> None:
@@ -275,8 +274,8 @@ def test_the_smallest_picture_is_accepted_with_a_person_that_fits_it() -> None:
     ([("metrics.center_x.mean", -641.0)], "center_x -641"),
     ([("metrics.center_x.mean", 1281.0)], "center_x 1281"),
     ([("metrics.ear_y.mean", -481.0)], "ear_y -481"),
-    ([("metrics.ear_y.mean", 481.0)], "ear_y 481"),
-    ([("metrics.shoulder_y.mean", -481.0)], "shoulder_y -481"),
+    ([("metrics.ear_y.mean", 481.0)], "ear_y 481; ears at or below the shoulders: ear_y 481, shoulder_y 78.9474"),
+    ([("metrics.ear_y.mean", -490.0), ("metrics.shoulder_y.mean", -481.0)], "ear_y -490; shoulder_y -481"),
     ([("metrics.shoulder_y.mean", 481.0)], "shoulder_y 481"),
     ([("metrics.shoulder_width.sd", 900.0)], "shoulder_width spread 900"),  # over half of 4 to 1280 px
     ([("samples", 0), ("metrics.neck_gap.mean", 9.0), ("metrics.ear_y.sd", -1.0)],
@@ -284,6 +283,15 @@ def test_the_smallest_picture_is_accepted_with_a_person_that_fits_it() -> None:
 ])
 def test_impossible_values_are_named(changes: list[tuple[str, Any]], named: str) -> None:
     assert problem(edited(*changes)) == f"holds impossible values ({named})"
+
+
+@pytest.mark.parametrize("ear_y", [78.9474, 100.0])
+def test_ears_at_or_below_the_shoulders_are_refused(ear_y: float) -> None:
+    """Every calibration has the ears above the shoulders (the neck gap is at least 0.05 shoulder widths). Ears as
+    high as the shoulders were accepted, and the first sample judged against them divided by zero (a traceback)."""
+    doc = edited(("metrics.ear_y.mean", ear_y), ("metrics.shoulder_y.mean", 78.9474))
+    assert problem(doc) == f"holds impossible values (ears at or below the shoulders: ear_y {ear_y:g}, shoulder_y " \
+        "78.9474)"
 
 
 def test_the_pixel_ranges_follow_the_picture() -> None:

@@ -35,6 +35,7 @@ def test_an_hour_across_midnight_leaks_nothing() -> None:
 
 
 @pytest.mark.soak
+@pytest.mark.slow  # also slow: `-m "not slow"` on the command line replaces the `-m 'not soak'` of addopts
 def test_eight_hours(tmp_path: Path) -> None:
     out = tmp_path / "soak.json"
     done = subprocess.run([sys.executable, "benchmarks/soak.py", "--hours", "8", "--json", str(out)], cwd=ROOT,

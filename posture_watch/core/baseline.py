@@ -258,6 +258,11 @@ def _implausible(stats: dict[str, MetricStats], width: int, height: int, samples
             problems.append(f"{name} {s.mean:g}")
         if not 0 <= s.sd <= (high - low) / 2:
             problems.append(f"{name} spread {s.sd:g}")
+    # The ears sit above the shoulders in every calibration (the neck gap says so too); the angle model divides by
+    # the height between them.
+    ear_y, shoulder_y = stats["ear_y"].mean, stats["shoulder_y"].mean
+    if not ear_y < shoulder_y:
+        problems.append(f"ears at or below the shoulders: ear_y {ear_y:g}, shoulder_y {shoulder_y:g}")
     # What a calibration refuses ("you moved too much") cannot come from one either.
     if stats["neck_gap"].sd > th.CALIBRATION_MAX_NECK_GAP_SD:
         problems.append(f"neck_gap spread {stats['neck_gap'].sd:g}")
