@@ -187,7 +187,10 @@ def run(folder: Path, names: list[str] | None = None, alert_after: float = 3.0,
         print(f"  scored {clip.name}", file=sys.stderr)
     parts = {part: totals([s for s in scores if s.part == part]) for part in ("tune", "check")}
     return {"settings": {"calibrate_first_s": CALIBRATE_FIRST, "alert_after_s": alert_after, "cooldown_s": COOLDOWN},
-            "clips": [asdict(s) for s in scores], "totals": {**parts, "all": totals(scores)}}
+            # The per-frame errors make the pooled medians above; the clips keep their own medians only.
+            "clips": [{k: v for k, v in asdict(s).items() if k not in ("neck_errors", "shoulder_errors")}
+                      for s in scores],
+            "totals": {**parts, "all": totals(scores)}}
 
 
 def totals(scores: list[ClipScore]) -> dict[str, Any]:
