@@ -446,8 +446,7 @@ class Session:
             if isinstance(command, Quit):
                 raise SessionStopped(command.reason)
             if isinstance(command, GetStatus) and reply_to is not None:
-                # A first calibration has no watcher to report on yet (status() would raise).
-                reply_to.set_result(Reply(True, "calibrating", None if self.watcher is None else self.status()))
+                reply_to.set_result(Reply(True, "calibrating", self.status()))
             else:
                 deferred.append(item)
 
