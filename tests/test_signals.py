@@ -445,4 +445,8 @@ def test_a_status_request_during_the_first_calibration_is_answered(estimator: Po
     calibration = session.calibrate(2.0)
     asking.join(5)
     assert calibration.baseline.samples >= 3
-    assert [(r.ok, r.message, r.status) for r in replies] == [(True, "calibrating", None)]
+    assert [(r.ok, r.message) for r in replies] == [(True, "calibrating")]
+    status = replies[0].status
+    assert status is not None
+    assert (status["phase"], status["state"], status["baseline"], status["camera"]) == (
+        "calibrating", None, None, "open")
