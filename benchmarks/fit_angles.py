@@ -29,7 +29,7 @@ import numpy as np
 from posture_watch.core.angles import FEATURES, AngleModel, TreeEnsemble, features
 from posture_watch.core.baseline import Baseline, baseline_from_observations
 from posture_watch.core.landmarks import Observation, Pose, main_person
-from posture_watch.core.metrics import measure
+from posture_watch.core.metrics import BodyMetrics, measure
 from posture_watch.pose import PoseEstimator
 from posture_watch.sources import VideoFileSource
 
@@ -86,20 +86,30 @@ def observations(video: Path, cache: Path) -> list[Observation]:
     return result
 
 
-def samples(folder: Path, clip: str, cache: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features, true neck, true shoulder) of every measurable frame of one clip."""
+def measured(folder: Path, clip: str, cache: Path) -> tuple[Baseline, list[tuple[BodyMetrics, dict[str, str]]]]:
+    """The clip's baseline (its first 2 s, as replay calibrates) and every measurable frame's metrics with its
+    labels row."""
     obs = observations(folder / f"{clip}.mp4", cache)
     # The features only use the baseline's metric means; its angle spread (which would need a model) is not used.
-    baseline: Baseline = baseline_from_observations([o for o in obs if o.t < CALIBRATE_FIRST], clip, (0, 0), "fit",
+    size = next((o.poses[0].image_size for o in obs if o.poses), (0, 0))
+    baseline: Baseline = baseline_from_observations([o for o in obs if o.t < CALIBRATE_FIRST], clip, size, "fit",
                                                     NO_MODEL)
     with (folder / f"{clip}.labels.csv").open(newline="") as fh:
         labels = list(csv.DictReader(fh))
-    x, neck, shoulder = [], [], []
+    frames = []
     for o, row in zip(obs, labels, strict=False):
         person = main_person(o.poses, baseline.mean("center_x"))
         m = measure(person) if person is not None else None
-        if m is None:
-            continue
+        if m is not None:
+            frames.append((m, row))
+    return baseline, frames
+
+
+def samples(folder: Path, clip: str, cache: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(features, true neck, true shoulder) of every measurable frame of one clip."""
+    baseline, frames = measured(folder, clip, cache)
+    x, neck, shoulder = [], [], []
+    for m, row in frames:
         f = features(m, baseline)
         if np.isfinite(f).all():
             x.append(f)
