@@ -96,6 +96,7 @@ def test_the_floors_say_why(capsys: pytest.CaptureFixture[str]) -> None:
                                                            capsys) or "")
 
 
+@pytest.mark.slow  # the command line in a subprocess
 def test_usage_errors_through_the_real_command(tmp_path: Path) -> None:
     for args in (["run", "--resolution", "30000x30000"], ["calibrate", "--seconds", "0"], ["run", "--cooldown", "0"],
                  ["run", "--interval", "5000"], []):  # 5000 was a ValueError traceback; [] is no command at all
@@ -154,6 +155,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return made
 
 
+@pytest.mark.slow  # the command line in a subprocess
 @pytest.mark.parametrize("command", ["replay", "run", "calibrate"])
 def test_a_6x6_video_is_one_line(tmp_path: Path, clips: dict[str, Path], command: str) -> None:
     args = ["replay", str(clips["6x6"])] if command == "replay" else [command, "--camera", str(clips["6x6"])]
@@ -163,6 +165,7 @@ def test_a_6x6_video_is_one_line(tmp_path: Path, clips: dict[str, Path], command
     one_clear_line(done, "6x6 pictures: too small to see a person")  # was a cv2.error traceback
 
 
+@pytest.mark.slow  # the command line in a subprocess
 def test_a_one_frame_video(tmp_path: Path, clips: dict[str, Path]) -> None:
     one_clear_line(cli("replay", str(clips["one frame"]), config=tmp_path),
                    "the clip is shorter than the 2 s asked for calibration")
@@ -172,6 +175,7 @@ def test_a_one_frame_video(tmp_path: Path, clips: dict[str, Path]) -> None:
     assert not (tmp_path / "baseline.json").exists()
 
 
+@pytest.mark.slow  # the command line in a subprocess
 @pytest.mark.parametrize("which", ["huge fps", "tiny fps"])
 def test_an_absurd_frame_rate_header_falls_back_to_30(tmp_path: Path, clips: dict[str, Path], which: str) -> None:
     done = cli("replay", str(clips[which]), "--json", config=tmp_path)
@@ -180,6 +184,7 @@ def test_an_absurd_frame_rate_header_falls_back_to_30(tmp_path: Path, clips: dic
     assert doc["fps"] == 30 and doc["frames"] == 90 and doc["samples"][-1]["t"] == pytest.approx(89 / 30, abs=0.001)
 
 
+@pytest.mark.slow  # the command line in a subprocess
 def test_a_missing_clip_as_camera_is_said_at_once(tmp_path: Path) -> None:
     started = time.monotonic()
     done = cli("run", "--camera", str(tmp_path / "missing.mp4"), "--notifier", "none", config=tmp_path)
@@ -187,6 +192,7 @@ def test_a_missing_clip_as_camera_is_said_at_once(tmp_path: Path) -> None:
     assert time.monotonic() - started < 10  # before the pose model loads (each run here is ~0.5 s)
 
 
+@pytest.mark.slow  # the command line in a subprocess
 def test_desktop_notifier_without_dbus_is_refused_before_calibrating(tmp_path: Path) -> None:
     env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(tmp_path),
            "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path / 'no-bus'}"}
@@ -196,6 +202,7 @@ def test_desktop_notifier_without_dbus_is_refused_before_calibrating(tmp_path: P
     assert not (tmp_path / "baseline.json").exists()  # no calibration happened
 
 
+@pytest.mark.slow  # the command line in a subprocess
 def test_matplotlib_says_nothing_in_a_home_it_cannot_write(tmp_path: Path) -> None:
     """MediaPipe imports Matplotlib, which warned in two lines on every command when it could not make its
     folders (a read-only home). Here its folders cannot be made because ~/.config and ~/.cache are files."""
@@ -214,6 +221,7 @@ def test_matplotlib_says_nothing_in_a_home_it_cannot_write(tmp_path: Path) -> No
     assert json.loads(done.stdout)["frames"] == 300
 
 
+@pytest.mark.slow  # the command line in a subprocess
 def test_the_suite_skips_what_needs_debian_packages(tmp_path: Path) -> None:
     """README's test command on a machine without dbus, libnotify-bin, xvfb and dunst: skips with a reason."""
     env = {**os.environ, "PATH": str(Path(sys.executable).parent)}  # the venv only: no Debian tools
@@ -224,6 +232,7 @@ def test_the_suite_skips_what_needs_debian_packages(tmp_path: Path) -> None:
     assert "needs the Debian package dbus (dbus-daemon)" in done.stdout
 
 
+@pytest.mark.slow  # the command line in a subprocess
 @pytest.mark.parametrize(("args", "text"), [
     (["replay", "{fifo}"], "fifo is not a video file"),
     (["run", "--camera", "{fifo}"], "fifo is not a video file"),
@@ -240,6 +249,7 @@ def test_pipes_devices_and_folders_are_one_line_never_a_hang(tmp_path: Path, arg
     one_clear_line(done, text)
 
 
+@pytest.mark.slow  # the command line in a subprocess
 def test_doctor_reports_a_pipe_as_camera_and_goes_on(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)

@@ -113,6 +113,7 @@ def test_a_damaged_database_is_kept_aside_and_a_new_one_started(tmp_path: Path) 
         assert sum(m.slouching_s for m in history_file.minutes(START.date(), START.date())) == pytest.approx(39)
 
 
+@pytest.mark.slow  # waits out SQLite's 5 s busy timeout
 def test_a_locked_database_is_kept_aside_and_watching_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"
     record(path, a_session())
@@ -150,6 +151,7 @@ def cli(*args: str, data: Path, **kw: object) -> subprocess.CompletedProcess[str
                           cwd=ROOT, timeout=120, stdin=subprocess.DEVNULL, **kw)
 
 
+@pytest.mark.slow  # the command line in a subprocess
 def test_export_and_forget(tmp_path: Path) -> None:
     path = tmp_path / "history.sqlite3"  # the default history of this data folder
     record(path, a_session(), START - timedelta(days=1))
@@ -180,6 +182,7 @@ def test_export_and_forget(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stderr.strip() == "Nothing to forget."
 
 
+@pytest.mark.slow  # the command line in a subprocess
 def test_history_commands_without_a_history_say_so_in_one_line(tmp_path: Path) -> None:
     for args in (("history", "export", "--csv"), ("history", "forget", "--all", "--yes"), ("report",)):
         done = cli(*args, data=tmp_path)
@@ -188,6 +191,7 @@ def test_history_commands_without_a_history_say_so_in_one_line(tmp_path: Path) -
     assert not (tmp_path / "history.sqlite3").exists()
 
 
+@pytest.mark.slow  # the command line in a subprocess
 def test_a_full_disk_stops_the_history_not_the_replay(tmp_path: Path) -> None:
     """A real full disk: a 40 kB tmpfs in a private mount namespace (needs root, as CI has)."""
     disk = tmp_path / "disk"

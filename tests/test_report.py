@@ -22,6 +22,8 @@ import pytest
 from posture_watch.history import HistoryFile
 from posture_watch.report import day_summary, duration_text, fault_lines
 
+pytestmark = pytest.mark.slow  # the day is replayed by the command line in subprocesses; a real Chromium
+
 ROOT = Path(__file__).resolve().parent.parent
 DAY = date(2026, 3, 2)
 # Clips at consecutive start times, each in an hour of its own (one starts mid-minute): a short working day.

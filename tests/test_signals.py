@@ -39,6 +39,8 @@ from posture_watch.sources import PacedClipSource
 from posture_watch.store import load_baseline
 from tests.test_cli import HUNCH, ROOT
 
+pytestmark = pytest.mark.slow  # the command line in subprocesses, phases held by strace for seconds
+
 BASELINE = ROOT / "calibration" / "hunch_slow.json"
 STOPS = ["SIGINT", "SIGTERM", "SIGHUP"]
 HOLD_US = 3_000_000  # how long strace holds the phase's system call

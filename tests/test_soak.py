@@ -19,6 +19,7 @@ from benchmarks.soak import MAX_CONTAINER, soak
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow  # a simulated hour of the real loop, ~15 s
 def test_an_hour_across_midnight_leaks_nothing() -> None:
     start = datetime.now().astimezone().replace(hour=23, minute=30, second=0, microsecond=0)
     report = soak(1.0, start, interval=3.0, warmup_hours=0.25, checkpoint_s=300, pause_every=600,
