@@ -279,8 +279,8 @@ def draw_neck(ax: Axes, summary: Summary) -> str:
         chosen = [m for m in measured if (m.slouching_s > m.upright_s) == slouched]
         ax.plot([_hour(m.start) + 1 / 120 for m in chosen], [m.neck_deg for m in chosen], "o", color=colour,
                 markersize=3, label=label)
-    ax.axhline(th.REPORT_NECK_GUIDE_DEG, color=ALERT_COLOUR, linestyle="--", linewidth=1,
-               label=f"≈ where a hunch starts to count ({th.REPORT_NECK_GUIDE_DEG:g}°)")
+    ax.axhline(th.NECK_FLOOR_DEG, color=ALERT_COLOUR, linestyle="--", linewidth=1,
+               label=f"≈ where a hunch starts to count ({th.NECK_FLOOR_DEG:g}°)")
     ax.set_ylabel("neck angle (° forward)")
     ax.set_xlabel("hour of the day")
     ax.set_title("Neck angle, median of each minute")
@@ -290,12 +290,12 @@ def draw_neck(ax: Axes, summary: Summary) -> str:
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=3, fontsize="small", frameon=False)
     _hour_ticks(ax)
     angles = sorted(m.neck_deg for m in measured if m.neck_deg is not None)
-    over = sum(a > th.REPORT_NECK_GUIDE_DEG for a in angles)
+    over = sum(a > th.NECK_FLOOR_DEG for a in angles)
     if not angles:
         return "Neck angle over the day: no minute was measured."
     return (f"Neck angle over the day, one point per measured minute: from {angles[0]:.0f}° to {angles[-1]:.0f}° "
             f"forward of the calibrated upright posture, median {angles[len(angles) // 2]:.0f}°; {over} of "
-            f"{len(angles)} minutes above the {th.REPORT_NECK_GUIDE_DEG:g}° guide line.")
+            f"{len(angles)} minutes above the {th.NECK_FLOOR_DEG:g}° guide line.")
 
 
 def draw_trend(ax: Axes, days: list[Summary]) -> str:

@@ -114,8 +114,6 @@ BREAK_REMINDER_LATER_S = 10 * 60.0  # the reminder's "Later" button
 COVERED_REPORT_AFTER_S = 10.0  # dark or covered this long is said once, then sampled sparsely
 CAMERA_RETRY_FIRST_S = 5.0  # a busy or lost camera is retried after this, doubling each time ...
 CAMERA_RETRY_MAX_S = 300.0  # ... up to this: never fight another application for the device
-MIN_FRAME_SIZE = (64, 48)  # smaller pictures cannot show a person's ears and shoulders
-MAX_FRAME_SIZE = (7680, 4320)  # 8K: beyond it a frame costs hundreds of MB and no webcam delivers it
 
 # --- What the settings file (and the flags) accept -------------------------------------------------------------------
 
@@ -130,7 +128,5 @@ MAX_HISTORY_DAYS = 10 * 365
 # --- History and report ----------------------------------------------------------------------------------------------
 
 HISTORY_RETENTION_DAYS = 90  # a season of history: enough to see a trend, little to keep about a person
-# The report draws the neck angle against this line: NECK_DROP_FLOOR, where a head drop starts to count at
-# sensitivity 1, is a 12-15 degree hunch on the rendered clips. It is a guide for the eye; each user's own
-# threshold depends on their calibration and sensitivity.
-REPORT_NECK_GUIDE_DEG = 12.0
+# The report draws each minute's neck angle against NECK_FLOOR_DEG, where a neck fault starts to count at
+# sensitivity 1: a guide for the eye (each user's own threshold also depends on their calibration's spread).
