@@ -257,7 +257,7 @@ def test_calibration_refuses_a_wobble_but_not_noise() -> None:
     steady = build_baseline(noisy, "t", (640, 480), "now", MODEL)
     assert steady.steadiness.neck_deg < 3 and steady.sd("neck_angle_deg") > 0  # the spread is recorded
     hunching = [metrics(flex_deg=k) for k in range(25)]  # a hunch starting while calibrating
-    with pytest.raises(PostureWatchError, match=r"wobbled by ±\d+°"):
+    with pytest.raises(PostureWatchError, match=r"wobbled by ±\d+\.\d°"):
         build_baseline(hunching, "t", (640, 480), "now", MODEL)
     leaning_in = [metrics(closer=0.015 * k) for k in range(25)]
     with pytest.raises(PostureWatchError, match="toward or away from the camera"):

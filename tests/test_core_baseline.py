@@ -103,7 +103,7 @@ def test_a_calibration_that_wobbled_says_by_how_much() -> None:
     assert said.startswith("calibration failed: your posture wobbled by ±") and said.endswith(
         "° while measuring (at most ±4° makes a reliable baseline)" + AGAIN)
     assert refusal([sample(shoulder_width=200.0 + 5 * k) for k in range(25)]) == (
-        "calibration failed: you moved toward or away from the camera while measuring (by ±12%, at most ±8%)"
+        "calibration failed: you moved toward or away from the camera while measuring (by ±11.6%, at most ±8%)"
         + AGAIN)
 
 
@@ -136,9 +136,9 @@ def test_movement_at_the_limits_while_calibrating() -> None:
 @pytest.mark.parametrize(("steadiness", "problem"), [
     (Steadiness(4.0, 4.0, 0.08), None),  # the limits themselves make a reliable baseline
     (Steadiness(0.0, 0.0, 0.0), None),
-    (Steadiness(5.4, 1.0, 0.0), "your posture wobbled by ±5° while measuring (at most ±4° makes a reliable baseline)"),
-    (Steadiness(1.0, 6.0, 0.2), "your posture wobbled by ±6° while measuring (at most ±4° makes a reliable baseline)"),
-    (Steadiness(0.0, 0.0, 0.124), "you moved toward or away from the camera while measuring (by ±12%, at most ±8%)"),
+    (Steadiness(5.4, 1.0, 0.0), "your posture wobbled by ±5.4° while measuring (at most ±4° makes a reliable baseline)"),
+    (Steadiness(1.0, 6.0, 0.2), "your posture wobbled by ±6.0° while measuring (at most ±4° makes a reliable baseline)"),
+    (Steadiness(0.0, 0.0, 0.124), "you moved toward or away from the camera while measuring (by ±12.4%, at most ±8%)"),
 ])
 def test_what_an_unsteady_calibration_says(steadiness: Steadiness, problem: str | None) -> None:
     assert steadiness.problem() == problem

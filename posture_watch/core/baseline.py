@@ -48,10 +48,10 @@ class Steadiness:
     def problem(self) -> str | None:
         """Why a calibration this unsteady is no baseline to judge by, or None."""
         if max(self.neck_deg, self.shoulder_deg) > th.CALIBRATION_MAX_ANGLE_WOBBLE_DEG:
-            return (f"your posture wobbled by ±{max(self.neck_deg, self.shoulder_deg):.0f}° while measuring (at "
+            return (f"your posture wobbled by ±{max(self.neck_deg, self.shoulder_deg):.1f}° while measuring (at "
                     f"most ±{th.CALIBRATION_MAX_ANGLE_WOBBLE_DEG:g}° makes a reliable baseline)")
         if self.width > th.CALIBRATION_MAX_WIDTH_WOBBLE:
-            return (f"you moved toward or away from the camera while measuring (by ±{100 * self.width:.0f}%, at "
+            return (f"you moved toward or away from the camera while measuring (by ±{100 * self.width:.1f}%, at "
                     f"most ±{100 * th.CALIBRATION_MAX_WIDTH_WOBBLE:g}%)")
         return None
 
