@@ -39,6 +39,7 @@ CREATED = "2026-01-01T09:00:00+01:00"
 DRAWN = measure(drawn())
 assert DRAWN is not None
 AGAIN = "; sit still and upright, and try again"
+RELIABLE = " (at most ±4° makes a reliable baseline)"
 
 
 def sample(**values: float) -> BodyMetrics:
@@ -93,6 +94,11 @@ def test_what_each_refused_calibration_says() -> None:
         "shoulders are in the picture, and try again")
     assert refusal([sample(face_turn_deg=-45.0)] * 5) == (
         "calibration failed: your face was turned away; look at the screen and try again")
+    ears_low = ("calibration failed: your ears were not above your shoulders in the picture; sit upright with your "
+                "head and shoulders in view, and try again")
+    assert refusal([sample(ear_y=DRAWN.shoulder_y)] * 5) == ears_low  # the angles would divide by zero
+    assert refusal([sample(neck_gap=0.049)] * 5) == ears_low  # a baseline document may not hold it either
+    calibrate([sample(neck_gap=0.05)] * 5)
     assert refusal([sample(neck_gap=g) for g in (0.4, 0.6)] * 3) == "calibration failed: you moved too much" + AGAIN
     assert refusal([sample(center_x=x) for x in (280.0, 360.0)] * 3) == (
         "calibration failed: you moved too much" + AGAIN)
@@ -136,8 +142,8 @@ def test_movement_at_the_limits_while_calibrating() -> None:
 @pytest.mark.parametrize(("steadiness", "problem"), [
     (Steadiness(4.0, 4.0, 0.08), None),  # the limits themselves make a reliable baseline
     (Steadiness(0.0, 0.0, 0.0), None),
-    (Steadiness(5.4, 1.0, 0.0), "your posture wobbled by ±5.4° while measuring (at most ±4° makes a reliable baseline)"),
-    (Steadiness(1.0, 6.0, 0.2), "your posture wobbled by ±6.0° while measuring (at most ±4° makes a reliable baseline)"),
+    (Steadiness(5.4, 1.0, 0.0), "your posture wobbled by ±5.4° while measuring" + RELIABLE),
+    (Steadiness(1.0, 6.0, 0.2), "your posture wobbled by ±6.0° while measuring" + RELIABLE),
     (Steadiness(0.0, 0.0, 0.124), "you moved toward or away from the camera while measuring (by ±12.4%, at most ±8%)"),
 ])
 def test_what_an_unsteady_calibration_says(steadiness: Steadiness, problem: str | None) -> None:

@@ -106,7 +106,7 @@ def measure_baseline(samples: list[BodyMetrics | None], camera: str, resolution:
     if len(samples) < th.CALIBRATION_MIN_SAMPLES:
         raise CalibrationRefused(f"calibration failed: only {len(samples)} frame(s) arrived, at least "
                                  f"{th.CALIBRATION_MIN_SAMPLES} are needed; check the camera and try again")
-    if len(seen) < th.CALIBRATION_MIN_SEEN * len(samples) or len(seen) < th.CALIBRATION_MIN_SAMPLES:
+    if len(seen) < th.CALIBRATION_MIN_SEEN * len(samples):
         share = 100 * len(seen) // len(samples)
         raise CalibrationRefused(
             f"calibration failed: a person was in view in only {share}% of the frames; sit in front of the "
@@ -124,6 +124,10 @@ def measure_baseline(samples: list[BodyMetrics | None], camera: str, resolution:
         for name in METRIC_NAMES
         for values in [[float(getattr(m, name)) for m in seen]]
     }
+    if not (stats["ear_y"].mean < stats["shoulder_y"].mean and stats["neck_gap"].mean >= _PLAUSIBLE["neck_gap"][0]):
+        # What no upright sitter shows (and what a baseline document may not hold): the angles measure from this.
+        raise CalibrationRefused("calibration failed: your ears were not above your shoulders in the picture; sit "
+                                 "upright with your head and shoulders in view, and try again")
     width = stats["shoulder_width"].mean
     # The angles of every calibration frame against the calibration itself: their spread is how steady it was.
     provisional = Baseline(stats, camera, resolution, len(seen), created, Steadiness(0.0, 0.0, 0.0))
