@@ -3,7 +3,8 @@
 The report is a subscriber to the session's events, like the notifier and the console are during a webcam run.
 The JSON report is a contract other tools rely on (README, "replay --json"):
 {"video", "fps", "frames", "samples": [{"t", "state", "neck_angle_deg", "shoulder_angle_deg", "faults", ...}],
- "alerts": [{"t", "faults", "title", "body", "nth"}], "summary": {...}}
+ "alerts": [{"t", "faults", "title", "body", "nth"}], "summary": {...},
+ "calibration": {"from", "samples", "steadiness": {"neck_deg", "shoulder_deg", "width"}, "limits": {...}}}
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from .core.baseline import Baseline
 from .core.events import AlertRaised, Event, Sampled
+from .core.thresholds import CALIBRATION_MAX_ANGLE_WOBBLE_DEG, CALIBRATION_MAX_WIDTH_WOBBLE
 from .core.watcher import SamplingPlan, WatchSettings
 from .pose import PoseEstimator
 from .session import ClipClock, Mailbox, Session, SessionStopped
@@ -31,6 +33,7 @@ class ReplayReport:
     fps: float = 0.0
     frames: int = 0
     baseline_from: str = ""
+    baseline: Baseline | None = None  # what every sample was judged against
     samples: list[Sampled] = field(default_factory=list)
     alerts: list[AlertRaised] = field(default_factory=list)
 
@@ -75,6 +78,9 @@ def replay(path: Path, baseline: Baseline | float, estimator: PoseEstimator, set
             calibration = session.calibrate(baseline, keep_open=True)
             session.use_baseline(calibration.baseline)
             session.judge(calibration.observations)
+            report.baseline = calibration.baseline
+        else:
+            report.baseline = baseline
         stopped = session.run()
     finally:
         source.close()
@@ -108,7 +114,21 @@ def to_json(report: ReplayReport) -> dict[str, Any]:
     alerts = [{"t": round(a.t, 3), "faults": list(a.alert.faults), "title": a.title, "body": a.body,
                "nth": a.alert.nth} for a in report.alerts]
     return {"video": report.video, "fps": round(report.fps, 3), "frames": report.frames, "samples": samples,
-            "alerts": alerts, "summary": summary(report)}
+            "alerts": alerts, "summary": summary(report), "calibration": calibration_quality(report)}
+
+
+def calibration_quality(report: ReplayReport) -> dict[str, Any] | None:
+    """How steady the baseline's calibration was, beside the limits a calibration must keep within."""
+    if report.baseline is None:
+        return None
+    steady = report.baseline.steadiness
+    return {
+        "from": report.baseline_from,
+        "samples": report.baseline.samples,
+        "steadiness": {"neck_deg": round(steady.neck_deg, 2), "shoulder_deg": round(steady.shoulder_deg, 2),
+                       "width": round(steady.width, 4)},
+        "limits": {"angle_deg": CALIBRATION_MAX_ANGLE_WOBBLE_DEG, "width": CALIBRATION_MAX_WIDTH_WOBBLE},
+    }
 
 
 def summary(report: ReplayReport) -> dict[str, Any]:
@@ -131,6 +151,11 @@ def summary(report: ReplayReport) -> dict[str, Any]:
 def timeline_text(report: ReplayReport) -> str:
     """A readable account: one line per change of state and per alert, then the summary."""
     head = f"{report.video}: {report.frames} frames at {report.fps:g} fps; baseline: {report.baseline_from}"
+    if report.baseline is not None:
+        steady = report.baseline.steadiness
+        head += (f" (steady within ±{max(steady.neck_deg, steady.shoulder_deg):.1f}° and ±{100 * steady.width:.1f} % "
+                 f"of the shoulder width; limits ±{CALIBRATION_MAX_ANGLE_WOBBLE_DEG:g}°, "
+                 f"±{100 * CALIBRATION_MAX_WIDTH_WOBBLE:g} %)")
     lines = [head]
     alerts = {a.t: a for a in report.alerts}
     previous = None

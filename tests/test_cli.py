@@ -111,6 +111,10 @@ def test_calibrate_from_a_clip_then_replay_with_that_baseline(tmp_path: Path) ->
     assert (saved.stat().st_mode & 0o777) == 0o600
     replayed = cli("replay", str(HUNCH), "--baseline", str(saved), "--alert-after", "2", "--json", config=tmp_path)
     assert replayed.returncode == 0 and json.loads(replayed.stdout)["alerts"]
+    quality = json.loads(replayed.stdout)["calibration"]  # the saved calibration's own steadiness
+    assert quality["from"] == "baseline file" and quality["steadiness"] == {
+        name: round(value, 2 if name != "width" else 4)
+        for name, value in json.loads(saved.read_text())["steadiness"].items()}
 
 
 def test_calibration_without_a_person_says_what_to_do(tmp_path: Path, empty_room: Path) -> None:

@@ -276,6 +276,17 @@ def test_the_replay_report_collects_every_frame_and_the_alert(estimator: PoseEst
     states = {s["state"] for s in doc["samples"]}
     assert {"upright", "slouching"} <= states
     assert f"ALERT  {alert.title}: {alert.body}" in timeline_text(report)
+    # The calibration's quality: the steadiness the clip's first 2 s measured, against the limits it kept within.
+    quality = doc["calibration"]
+    assert report.baseline is not None and quality["samples"] == report.baseline.samples >= 25
+    steady = quality["steadiness"]
+    assert steady == {"neck_deg": round(report.baseline.steadiness.neck_deg, 2),
+                      "shoulder_deg": round(report.baseline.steadiness.shoulder_deg, 2),
+                      "width": round(report.baseline.steadiness.width, 4)}
+    assert 0 < max(steady["neck_deg"], steady["shoulder_deg"]) <= quality["limits"]["angle_deg"] == 4
+    assert 0 < steady["width"] <= quality["limits"]["width"] == 0.08
+    assert f"(steady within ±{max(steady['neck_deg'], steady['shoulder_deg']):.1f}° and " in (
+        timeline_text(report).splitlines()[0])
 
 
 def test_a_quit_stops_a_replay(estimator: PoseEstimator) -> None:
