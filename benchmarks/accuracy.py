@@ -233,7 +233,8 @@ def scenario_table(result: dict[str, Any]) -> str:
     for part, t in result["totals"].items():
         acc = None if t["state_accuracy"] is None else 100 * t["state_accuracy"]
         worst = None if t["worst_clip_state_accuracy"] is None else 100 * t["worst_clip_state_accuracy"]
-        lines.append(f"| **{part}** | {t['clips']} clips | | {t['caught']}/{t['episodes']} | {t['false_alerts']} | "
+        clips = sum(c["kind"] == "scenario" and part in ("all", c["part"]) for c in result["clips"])
+        lines.append(f"| **{part}** | {clips} clips | | {t['caught']}/{t['episodes']} | {t['false_alerts']} | "
                      f"{_fmt(acc, '{:.1f} %')} (worst {_fmt(worst, '{:.1f} %')}) | "
                      f"{_fmt(t['worst_away_delay_s'], '≤ {:.1f} s')} | | |")
     return "\n".join(lines)
