@@ -37,6 +37,7 @@ from posture_watch.pose import PoseEstimator, bundled_model_path
 from posture_watch.session import LiveClock, Mailbox, Reply, Session, SessionStopped
 from posture_watch.sources import PacedClipSource
 from posture_watch.store import load_baseline
+from tests.emulated_camera import camera_free
 from tests.test_cli import HUNCH, ROOT
 
 pytestmark = pytest.mark.slow  # the command line in subprocesses, phases held by strace for seconds
@@ -378,18 +379,6 @@ def estimator() -> Iterator[PoseEstimator]:
         yield pose
 
 
-def camera_is_free(path: Path) -> bool:
-    """What another program would see: can it take the clip-camera's exclusive lock?"""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        return True
-    except BlockingIOError:
-        return False
-    finally:
-        os.close(fd)
-
-
 def session_with_signals(estimator: PoseEstimator, with_baseline: bool) -> tuple[Session, list[Event]]:
     from posture_watch.cli.common import stop_on_signals
 
@@ -418,13 +407,13 @@ def test_the_camera_is_released_when_a_signal_stops_the_session(estimator: PoseE
     stop_on = {"calibrating": CalibrationStarted, "watching": Sampled}.get(phase)
 
     def on_event(event: Event) -> None:
-        assert not camera_is_free(HUNCH) or not isinstance(event, Sampled | CalibrationStarted)  # held while used
+        assert not camera_free(HUNCH) or not isinstance(event, Sampled | CalibrationStarted)  # held while used
         if stop_on is not None and isinstance(event, stop_on):
             kill_self("SIGTERM")
         elif phase == "paused" and isinstance(event, Sampled) and not any(isinstance(e, Paused) for e in events):
             kill_self("SIGUSR1")
         elif phase == "paused" and isinstance(event, CameraChanged) and event.status == "closed":
-            assert camera_is_free(HUNCH)  # closed by the pause, before any stop
+            assert camera_free(HUNCH)  # closed by the pause, before any stop
             kill_self("SIGHUP")
 
     session.subscribe(on_event)
@@ -433,7 +422,7 @@ def test_the_camera_is_released_when_a_signal_stops_the_session(estimator: PoseE
             session.calibrate(5.0)
     else:
         assert session.run() == ("SIGHUP" if phase == "paused" else "SIGTERM")
-    assert camera_is_free(HUNCH)
+    assert camera_free(HUNCH)
 
 
 def test_a_status_request_during_the_first_calibration_is_answered(estimator: PoseEstimator) -> None:
