@@ -13,15 +13,15 @@ locker does. Prints "READY" on stdout once it owns its name; exits cleanly on SI
 
 import asyncio
 import os
-import signal
 import sys
 
 from dbus_fast import DBusError
 from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusBool, DBusObjectPath, DBusStr
-from dbus_fast.constants import NameFlag, PropertyAccess, RequestNameReply
+from dbus_fast.constants import PropertyAccess
 from dbus_fast.service import ServiceInterface, dbus_property, method
 from dbus_fast.service import signal as dbus_signal
+from dbus_service import own_name_and_serve  # this folder: the services run as scripts
 
 LOGIND = "org.freedesktop.login1"
 SESSION_PATH = "/org/freedesktop/login1/session/_31"  # session "1", escaped as logind does
@@ -84,18 +84,7 @@ async def serve(role: str, name: str) -> int:
         bus = await MessageBus().connect()
         path = "/org/gnome/ScreenSaver" if name == "org.gnome.ScreenSaver" else "/org/freedesktop/ScreenSaver"
         bus.export(path, ScreenSaver(name))
-    reply = await bus.request_name(name, NameFlag.DO_NOT_QUEUE)
-    if reply != RequestNameReply.PRIMARY_OWNER:
-        print(f"cannot own {name}: {reply.name}", file=sys.stderr)
-        return 1
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    print("READY", flush=True)
-    await stop.wait()
-    bus.disconnect()
-    return 0
+    return await own_name_and_serve(bus, name)
 
 
 if __name__ == "__main__":

@@ -15,16 +15,15 @@ Prints "READY" on stdout once it owns the name; exits cleanly on SIGTERM/SIGINT.
 
 import asyncio
 import json
-import signal
 import sys
 from typing import Annotated, Any
 
 from dbus_fast import Variant
 from dbus_fast.aio import MessageBus
 from dbus_fast.annotations import DBusBool, DBusDict, DBusInt32, DBusSignature, DBusStr, DBusUInt32
-from dbus_fast.constants import NameFlag, RequestNameReply
 from dbus_fast.service import ServiceInterface, method
 from dbus_fast.service import signal as dbus_signal
+from dbus_service import own_name_and_serve  # this folder: the services run as scripts
 
 BUS_NAME = "org.freedesktop.Notifications"
 OBJECT_PATH = "/org/freedesktop/Notifications"
@@ -142,18 +141,7 @@ async def serve() -> int:
     server = Notifications()
     bus.export(OBJECT_PATH, server)
     bus.export(OBJECT_PATH, Control(server))
-    reply = await bus.request_name(BUS_NAME, NameFlag.DO_NOT_QUEUE)
-    if reply != RequestNameReply.PRIMARY_OWNER:
-        print(f"cannot own {BUS_NAME}: {reply.name}", file=sys.stderr)
-        return 1
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    print("READY", flush=True)
-    await stop.wait()
-    bus.disconnect()
-    return 0
+    return await own_name_and_serve(bus, BUS_NAME)
 
 
 if __name__ == "__main__":
