@@ -180,6 +180,29 @@ def test_values_that_are_not_numbers_are_refused(damage: dict[str, Any]) -> None
     assert refusal({**stumps(2), **damage}) == "the trees hold values that are not numbers"
 
 
+@pytest.mark.parametrize("damage", [
+    {"base": "0.5"}, {"base": True}, {"depth": "2"}, {"depth": 2.0},  # numpy and int() would take these
+    {"leaf": [["1.0", 0.0, 0.0, 0.0]]}, {"threshold": [[0.0, "0.5", 0.0]]}, {"leaf": [[True, 0.0, 0.0, 0.0]]},
+])
+def test_only_json_numbers_are_numbers(damage: dict[str, Any]) -> None:
+    assert refusal({**stumps(2), **damage}) == "the trees hold values that are not numbers"
+
+
+@pytest.mark.parametrize("index", ["0", 0.5, 1.0, True, None])
+def test_a_feature_index_is_a_whole_number(index: Any) -> None:
+    assert refusal({**stumps(1), "feature": [[index]]}) == "the trees use features the model does not have"
+
+
+@pytest.mark.parametrize(("damage", "message"), [
+    ({"leaf": [[0.0] * 4, [0.0] * 3]}, "the tree arrays do not match the depth"),  # ragged
+    ({"leaf": [0.0] * 4}, "the tree arrays are not tables"),
+    ({"feature": "0,0,0"}, "the tree arrays are not tables"),
+    ({"threshold": None}, "the tree arrays are not tables"),
+])
+def test_tree_arrays_are_tables(damage: dict[str, Any], message: str) -> None:
+    assert refusal({**stumps(2), **damage}) == message
+
+
 @pytest.mark.parametrize(("index", "ok"), [(-1, False), (0, True), (len(FEATURES) - 1, True),
                                            (len(FEATURES), False)])
 def test_a_tree_may_use_only_the_models_features(index: int, ok: bool) -> None:

@@ -14,6 +14,7 @@ library, where rendered bodies have known angles, and judged on the *check* part
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -97,10 +98,37 @@ class TreeEnsemble:
 
     @classmethod
     def from_document(cls, doc: Any) -> TreeEnsemble:
+        """The trees of a parsed document; raises ValueError saying what is wrong. Only JSON numbers are read as
+        numbers: numpy would also turn the text "3" into 3, which no fitted model writes."""
+        if not (_is_number(doc["base"]) and _is_index(doc["depth"])):
+            raise ValueError("the trees hold values that are not numbers")
+        feature = _table(doc["feature"], _is_index, "the trees use features the model does not have")
         # JSON has no infinity: a node that sends every sample left (a leaf pushed down) has threshold null.
-        threshold = [[math.inf if v is None else v for v in row] for row in doc["threshold"]]
-        return cls(float(doc["base"]), int(doc["depth"]), np.asarray(doc["feature"], dtype=np.intp),
-                   np.asarray(threshold, dtype=np.float64), np.asarray(doc["leaf"], dtype=np.float64))
+        threshold = _table(doc["threshold"], lambda v: v is None or _is_number(v))
+        leaf = _table(doc["leaf"], _is_number)
+        return cls(float(doc["base"]), doc["depth"], np.asarray(feature, dtype=np.intp),
+                   np.asarray([[math.inf if v is None else v for v in row] for row in threshold], dtype=np.float64),
+                   np.asarray(leaf, dtype=np.float64))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_index(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _table(rows: Any, valid: Callable[[Any], bool], problem: str = "the trees hold values that are not numbers",
+           ) -> list[list[Any]]:
+    """`rows` checked to be a list of equally long lists whose every value is `valid`."""
+    if not (isinstance(rows, list) and all(isinstance(row, list) for row in rows)):
+        raise ValueError("the tree arrays are not tables")
+    if len({len(row) for row in rows}) > 1:
+        raise ValueError("the tree arrays do not match the depth")
+    if not all(valid(v) for row in rows for v in row):
+        raise ValueError(problem)
+    return rows
 
 
 @dataclass(frozen=True)
