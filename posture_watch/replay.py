@@ -64,7 +64,7 @@ def replay(path: Path, baseline: Baseline | float, estimator: PoseEstimator, set
                                                           break_after=None),
                       None if isinstance(baseline, float) else baseline,
                       clock=clock or ClipClock(datetime.now().astimezone()),
-                      mailbox=mailbox, adaptive=False)
+                      mailbox=mailbox, replaying=True)
     for subscriber in (report, *subscribers):
         session.subscribe(subscriber)
     if on_progress is not None:

@@ -170,7 +170,7 @@ class Session:
 
     def __init__(self, estimator: PoseEstimator, open_camera: OpenCamera, settings: WatchSettings,
                  baseline: Baseline | None = None, *, clock: Clock | None = None, mailbox: Mailbox | None = None,
-                 schedule: WorkSchedule | None = None, adaptive: bool = True,
+                 schedule: WorkSchedule | None = None, replaying: bool = False,
                  warn: Callable[[str], None] | None = None, angles: AngleModel | None = None) -> None:
         self.estimator = estimator
         self.open_camera = open_camera
@@ -180,7 +180,8 @@ class Session:
         self.clock: Clock = clock or LiveClock()
         self.mailbox = mailbox or Mailbox()
         self.schedule = schedule
-        self.adaptive = adaptive  # the watcher sets the sampling rate (a replay analyses every frame instead)
+        # A replay analyses every frame (the watcher does not set the sampling rate), in the clip's own time.
+        self.replaying = replaying
         self._warn = warn or _print_warning
         self._subscribers: list[Callable[[Event], None]] = []
         self._failed_subscribers: set[int] = set()
@@ -275,7 +276,7 @@ class Session:
         observation = self._observe(frame)
         if observation is not None:
             self._emit(watcher.observe(observation))
-        if self.adaptive:
+        if not self.replaying:
             source.interval = watcher.interval
 
     def _observe(self, frame: Frame) -> Observation | None:
@@ -290,7 +291,7 @@ class Session:
 
     def _open(self, interval: float) -> FrameSource | None:
         try:
-            self._set_camera(self.open_camera(interval if self.adaptive else 0.0))
+            self._set_camera(self.open_camera(0.0 if self.replaying else interval))
         except CameraUnavailable as err:
             if not err.busy and not self._camera_worked:
                 raise  # never worked: a wrong camera, not a passing problem
@@ -357,6 +358,11 @@ class Session:
                 return Reply(True, "stopping")
             case GetStatus():
                 return Reply(True, self._phase, self.status())
+        if self.replaying:
+            # A replay's time moves only with its frames: a pause or snooze would stop them and never end, and a
+            # recalibration would judge the clip against its own middle. (A replay's notices have buttons too.)
+            return Reply(False, "a replay follows the clip's own time: it cannot be paused, snoozed or recalibrated")
+        match command:
             case Recalibrate(seconds):
                 return self._recalibrate(seconds)
         watcher = self._watcher

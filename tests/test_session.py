@@ -25,20 +25,24 @@ from posture_watch.core import thresholds as th
 from posture_watch.core.events import (
     AlertRaised,
     CameraChanged,
+    Command,
     Event,
     GetStatus,
     Pause,
     Paused,
     Quit,
+    Recalibrate,
     Resume,
     Sampled,
+    Snooze,
     Stopped,
+    TakeBreak,
 )
 from posture_watch.core.policy import PolicySettings
 from posture_watch.core.watcher import SamplingPlan, WatchSettings
 from posture_watch.notify import EventNotifier, open_notifier
 from posture_watch.pose import PoseEstimator
-from posture_watch.replay import replay, timeline_text, to_json
+from posture_watch.replay import ReplayReport, replay, timeline_text, to_json
 from posture_watch.session import ClipClock, LiveClock, Mailbox, Reply, Session, SessionStopped
 from posture_watch.sources import FrameSource, PacedClipSource, VideoFileSource
 from posture_watch.store import load_baseline
@@ -295,6 +299,36 @@ def test_a_quit_stops_a_replay(estimator: PoseEstimator) -> None:
     with pytest.raises(SessionStopped) as stop:
         replay(HUNCH, BASELINE, estimator, QUICK, mailbox=mailbox)
     assert stop.value.reason == "SIGINT"
+
+
+@pytest.mark.parametrize("command", [Snooze(), TakeBreak(), Pause(), Recalibrate(2.0)])
+def test_a_replay_cannot_be_held_and_runs_to_its_end(command: Command) -> None:
+    """`replay --notify` shows the alert's Snooze and break buttons: a press used to hold the replay forever (its
+    time moves only with its frames, which the hold stopped)."""
+    mailbox, replies = Mailbox(), []
+
+    def press_on_alert(event: Event) -> None:  # on the session's thread: the reply is read once the replay ended
+        if isinstance(event, AlertRaised):
+            replies.append(Future())
+            mailbox.put_back([(command, replies[-1])])
+
+    with PoseEstimator() as fresh:  # a fresh tracker each, so that both replays see the same landmarks
+        undisturbed = replay(HUNCH, BASELINE, fresh, QUICK)
+    with PoseEstimator() as fresh:
+        done: list[ReplayReport] = []
+        replaying = threading.Thread(target=lambda: done.append(
+            replay(HUNCH, BASELINE, fresh, QUICK, (press_on_alert,), mailbox=mailbox)), daemon=True)
+        replaying.start()
+        replaying.join(60)  # about 4 s; it used to wait forever
+        if not done:
+            mailbox.post(Quit("the test"))
+            replaying.join(10)
+            pytest.fail("the replay was held and never ended")
+    (pressed,) = done
+    assert pressed.frames == undisturbed.frames == 300
+    assert [a.t for a in pressed.alerts] == [a.t for a in undisturbed.alerts] and len(replies) == 1
+    assert [(r.ok, r.message) for r in (f.result(timeout=1) for f in replies)] == [
+        (False, "a replay follows the clip's own time: it cannot be paused, snoozed or recalibrated")]
 
 
 @pytest.mark.parametrize(("button", "hold", "seconds"), [
