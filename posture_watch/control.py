@@ -16,16 +16,20 @@ One watcher per user: `run` holds an exclusive lock on `run.lock` in the same fo
 kernel drops the lock when the process ends, however it ends (kill -9 included), so a socket left behind by a
 crashed run is known to be stale and is replaced, and a second run finds the first one's PID in the lock file.
 
-Windows has no Unix sockets on every version: there `supported()` is False, `run` works without this channel and
-the control commands say that they are not available.
+Where Python has no Unix sockets (Windows), the same protocol runs over loopback TCP instead: `run` listens on
+127.0.0.1 at a port the system picks and writes the port with a random token to `control.json` in the same private
+folder (a per-user folder on Windows, closed to other users); every request carries the token, and one without it
+is refused before it is read any further. The instance lock uses msvcrt there.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hmac
 import json
 import math
 import os
+import secrets
 import socket
 import stat
 import threading
@@ -40,15 +44,20 @@ import platformdirs
 from .core.events import Command, GetStatus, Pause, Quit, Recalibrate, Resume, Snooze, TakeBreak
 from .errors import PostureWatchError
 from .session import Mailbox
-from .store import APP, shown
+from .store import APP, read_limited, shown, write_private_file
 
 try:
     import fcntl
 except ImportError:  # Windows
     fcntl = None  # type: ignore[assignment]
+try:
+    import msvcrt
+except ImportError:  # everywhere else
+    msvcrt = None  # type: ignore[assignment]
 
 PROTOCOL = 1
 SOCKET_NAME = "control.sock"
+ENDPOINT_NAME = "control.json"  # loopback transport: {"port", "token"}
 LOCK_NAME = "run.lock"
 MAX_LINE_BYTES = 64 * 1024  # a status document is ~1 kB; a request far less
 CONNECTION_TIMEOUT_S = 5.0  # a client that connects and says nothing is dropped after this
@@ -70,8 +79,9 @@ class AlreadyRunning(PostureWatchError):
         self.pid = pid
 
 
-def supported() -> bool:
-    return hasattr(socket, "AF_UNIX") and fcntl is not None
+def unix_sockets() -> bool:
+    """Whether this Python has Unix sockets; elsewhere (Windows) the control channel is loopback TCP with a token."""
+    return hasattr(socket, "AF_UNIX")
 
 
 def runtime_dir() -> Path:
@@ -89,7 +99,8 @@ def _private_folder(folder: Path) -> Path:
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         info = folder.lstat()
-        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+        # Windows has no owner ids in stat: the per-user folder there is closed to others by its access list.
+        if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
             raise PostureWatchError(f"the runtime folder {shown(folder)} is not a folder of yours: set "
                                     "POSTURE_WATCH_RUNTIME_DIR to one that is")
         if stat.S_IMODE(info.st_mode) & 0o077:
@@ -112,29 +123,50 @@ def socket_path(folder: Path) -> Path:
 
 class ControlServer:
     """Listens on the socket and answers each connection from a short-lived thread, so a slow request (a
-    recalibration) does not hold up a `status`."""
+    recalibration) does not hold up a `status`. `loopback` (the default where there are no Unix sockets): TCP on
+    127.0.0.1 with a token."""
 
-    def __init__(self, folder: Path, mailbox: Mailbox) -> None:
+    def __init__(self, folder: Path, mailbox: Mailbox, loopback: bool | None = None) -> None:
         self.folder = _private_folder(folder)
-        self.path = socket_path(self.folder)
         self.mailbox = mailbox
+        self.loopback = not unix_sockets() if loopback is None else loopback
+        self.path = self.folder / ENDPOINT_NAME if self.loopback else socket_path(self.folder)
+        self._token = secrets.token_hex(16) if self.loopback else None
         self._lock = _lock_instance(self.folder / LOCK_NAME)
         self._stopping = threading.Event()
         self._answering: set[threading.Thread] = set()
-        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             # We hold the lock: no running watcher owns a socket here, so one that exists is a crashed run's.
             self.path.unlink(missing_ok=True)
-            self._listener.bind(str(self.path))  # the folder is 0700: nobody else can reach it meanwhile
-            self.path.chmod(0o600)
-            self._listener.listen(8)
+            self._listener = self._listen()
         except OSError as err:
-            self._listener.close()
             os.close(self._lock)
             raise PostureWatchError(f"cannot open the control socket {shown(self.path)}: {err.strerror}") from None
         self._inode = self.path.stat().st_ino
         self._thread = threading.Thread(target=self._serve, name="posture-watch-control", daemon=True)
         self._thread.start()
+
+    def _listen(self) -> socket.socket:
+        if self.loopback:
+            listener = socket.create_server(("127.0.0.1", 0))
+            self._address: Any = listener.getsockname()
+            try:
+                write_private_file(self.path, json.dumps({"version": PROTOCOL, "port": self._address[1],
+                                                          "token": self._token}) + "\n")
+            except PostureWatchError as err:
+                listener.close()
+                raise OSError(str(err)) from None
+            return listener
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            listener.bind(str(self.path))  # the folder is 0700: nobody else can reach it meanwhile
+            self.path.chmod(0o600)
+            listener.listen(8)
+        except OSError:
+            listener.close()
+            raise
+        self._address = str(self.path)
+        return listener
 
     def _serve(self) -> None:
         while True:
@@ -163,15 +195,15 @@ class ControlServer:
                 line = _read_line(connection)
             except (OSError, ValueError):
                 return  # silent, too slow or too long: nothing sensible to answer
-            reply = answer(line, self.mailbox)
+            reply = answer(line, self.mailbox, self._token)
             with contextlib.suppress(OSError):  # the client may have given up waiting
                 connection.sendall(_encode(reply))
 
     def close(self) -> None:
         """Stop listening, remove the socket (if it is still ours) and release the instance lock."""
         self._stopping.set()
-        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as wake:
-            wake.connect(str(self.path))  # wakes the accept() up, to see that it should stop
+        with contextlib.suppress(OSError), socket.socket(self._listener.family, socket.SOCK_STREAM) as wake:
+            wake.connect(self._address)  # wakes the accept() up, to see that it should stop
         self._thread.join(timeout=5)
         self._listener.close()
         for thread in list(self._answering):  # the answer to `quit` is on its way: let it leave
@@ -189,50 +221,66 @@ class ControlServer:
 
 
 @contextlib.contextmanager
-def serving(mailbox: Mailbox, folder: Path | None = None) -> Iterator[ControlServer | None]:
-    """The control server for this run, or None where the system has no Unix sockets. Raises AlreadyRunning when
-    another watcher of this user runs."""
-    if not supported():
-        yield None
-        return
+def serving(mailbox: Mailbox, folder: Path | None = None) -> Iterator[ControlServer]:
+    """The control server for this run. Raises AlreadyRunning when another watcher of this user runs."""
     with ControlServer(folder or runtime_dir(), mailbox) as server:
         yield server
 
 
 def _lock_instance(path: Path) -> int:
     """An exclusive lock on `path`, held until the descriptor is closed, with our PID written in the file."""
-    assert fcntl is not None
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o600)
     except OSError as err:
         raise PostureWatchError(f"cannot open {shown(path)}: {err.strerror}") from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
+    if _try_lock(fd) is False:
         pid = _pid_in(fd)
         os.close(fd)
-        raise AlreadyRunning(pid) from None
-    except OSError:
-        pass  # a file system without locks: one instance is not enforced, the socket still works
+        raise AlreadyRunning(pid)
     os.ftruncate(fd, 0)
-    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+    os.lseek(fd, 0, os.SEEK_SET)
+    os.write(fd, f"{os.getpid()}\n".encode())
     return fd
+
+
+def _try_lock(fd: int) -> bool | None:
+    """True: locked; False: another process holds the lock; None: this file system or system cannot lock (one
+    instance is then not enforced; the control channel still works)."""
+    try:
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        elif msvcrt is not None:
+            # A lock on the file's last possible byte: the PID at its start stays readable to a second run.
+            os.lseek(fd, 2**31 - 2, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        else:
+            return None
+    except BlockingIOError:
+        return False
+    except PermissionError:  # msvcrt: the byte is locked by another process
+        return False
+    except OSError:
+        return None
+    return True
 
 
 def _pid_in(fd: int) -> int | None:
     with contextlib.suppress(OSError, ValueError):
-        return int(os.pread(fd, 32, 0).decode().strip())
+        os.lseek(fd, 0, os.SEEK_SET)
+        return int(os.read(fd, 32).decode().strip())
     return None
 
 
-def answer(line: bytes, mailbox: Mailbox) -> dict[str, Any]:
-    """The reply to one request line."""
+def answer(line: bytes, mailbox: Mailbox, token: str | None = None) -> dict[str, Any]:
+    """The reply to one request line; with a `token` (loopback), only to a request that carries it."""
     try:
         request = json.loads(line.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         return _reply(False, "not a request: send one JSON object on one line")
     if not isinstance(request, dict):
         return _reply(False, "not a request: send one JSON object on one line")
+    if token is not None and not hmac.compare_digest(str(request.get("token", "")).encode(), token.encode()):
+        return _reply(False, "not allowed: the request does not carry this watcher's token")
     version = request.get("version")
     if version != PROTOCOL or isinstance(version, bool):
         return _reply(False, f"unsupported protocol version {json.dumps(version)}: this posture-watch speaks "
@@ -307,22 +355,27 @@ def _read_line(connection: socket.socket) -> bytes:
 # --- The client: the control commands ---------------------------------------------------------------------------------
 
 
-def request(command: str, seconds: float | None = None, folder: Path | None = None) -> dict[str, Any]:
+def request(command: str, seconds: float | None = None, folder: Path | None = None,
+            loopback: bool | None = None) -> dict[str, Any]:
     """Send one command to the running watcher and return its reply (`ok`, `message`, and `status` for status).
     Raises NotRunning when there is none, PostureWatchError when it cannot be reached or answers in another
-    protocol version."""
-    if not supported():
-        raise PostureWatchError("controlling a running posture-watch is not available on this system yet (it "
-                                "needs Unix sockets); stop it with Ctrl-C in its window")
-    path = socket_path(folder or runtime_dir())
+    protocol version. `loopback`: as the watcher's ControlServer."""
+    folder = folder or runtime_dir()
     message: dict[str, Any] = {"version": PROTOCOL, "command": command}
     if seconds is not None:
         message["seconds"] = seconds
     wait = _answer_timeout(_command(message)) + CONNECTION_TIMEOUT_S  # the server gives up first, and says so
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
+    if not unix_sockets() if loopback is None else loopback:
+        path = folder / ENDPOINT_NAME
+        port, message["token"] = _endpoint(path)
+        family, address = socket.AF_INET, ("127.0.0.1", port)
+    else:
+        path = socket_path(folder)
+        family, address = socket.AF_UNIX, str(path)
+    with socket.socket(family, socket.SOCK_STREAM) as connection:
         connection.settimeout(wait)
         try:
-            connection.connect(str(path))
+            connection.connect(address)
         except (FileNotFoundError, ConnectionRefusedError):
             raise NotRunning("no watcher is running (start one with `posture-watch run`)") from None
         except OSError as err:
@@ -342,3 +395,17 @@ def request(command: str, seconds: float | None = None, folder: Path | None = No
         raise PostureWatchError(f"the running posture-watch speaks control protocol {json.dumps(theirs)}, this "
                                 f"command version {PROTOCOL}: restart it with this version")
     return reply
+
+
+def _endpoint(path: Path) -> tuple[int, str]:
+    """The port and token a loopback watcher wrote; NotRunning when there is no such file."""
+    try:
+        doc = json.loads(read_limited(path, MAX_LINE_BYTES, "the control endpoint "))
+    except FileNotFoundError:
+        raise NotRunning("no watcher is running (start one with `posture-watch run`)") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        doc = None
+    port, token = (doc.get("port"), doc.get("token")) if isinstance(doc, dict) else (None, None)
+    if not (type(port) is int and 0 < port < 65536 and isinstance(token, str)):
+        raise PostureWatchError(f"the control endpoint {shown(path)} is damaged: restart `posture-watch run`")
+    return port, token

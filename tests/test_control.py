@@ -330,33 +330,69 @@ EMULATED_WINDOWS = """
 import signal, socket, sys
 del socket.AF_UNIX  # what Windows' Python lacks
 del signal.SIGHUP, signal.SIGUSR1
-import posture_watch.control, posture_watch.sources
+import posture_watch.control, posture_watch.offline, posture_watch.sources
 posture_watch.control.fcntl = posture_watch.sources.fcntl = None
+# Windows has no seccomp network guard (the guard would refuse the loopback socket, as any internet socket)
+posture_watch.offline.block_network = lambda: posture_watch.offline.NetworkGuard(active=False)
 from posture_watch.cli import main
 sys.exit(main(sys.argv[1:]))
 """
 
 
-def test_without_unix_sockets_run_still_works_and_control_says_it_is_unavailable(tmp_path: Path) -> None:
+def test_without_unix_sockets_control_goes_over_loopback_with_a_token(tmp_path: Path) -> None:
+    """Windows' Python has no Unix sockets: `run` listens on 127.0.0.1 instead and writes its port with a token to a
+    private file; the control commands read it and carry the token. (Emulated: AF_UNIX, fcntl and the POSIX-only
+    signals removed; the instance lock, msvcrt's on Windows, is not exercised here.)"""
     shutil.copy(BASELINE, tmp_path / "baseline.json")
-    env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(tmp_path)}
+    runtime = tmp_path / "run"
+    env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(tmp_path), "POSTURE_WATCH_RUNTIME_DIR": str(runtime)}
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
-    done = subprocess.run([sys.executable, "-c", EMULATED_WINDOWS, "status"], capture_output=True, text=True,
-                          env=env, cwd=ROOT, timeout=60)
-    assert done.returncode == 1 and done.stderr.splitlines() == [
-        "posture-watch: controlling a running posture-watch is not available on this system yet (it needs Unix "
-        "sockets); stop it with Ctrl-C in its window"]
-    run = subprocess.Popen([sys.executable, "-c", EMULATED_WINDOWS, "run", "--camera", str(HUNCH), "--loop",
+
+    def windows(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-c", EMULATED_WINDOWS, *args], capture_output=True, text=True,
+                              env=env, cwd=ROOT, timeout=60)
+
+    before = windows("status")
+    assert before.returncode == 1 and before.stderr.splitlines() == [
+        "posture-watch: no watcher is running (start one with `posture-watch run`)"]
+    clip = tmp_path / "camera.mp4"
+    shutil.copy(HUNCH, clip)
+    run = subprocess.Popen([sys.executable, "-c", EMULATED_WINDOWS, "run", "--camera", str(clip), "--loop",
                             "--notifier", "none"], stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
     assert run.stderr is not None
     try:
-        assert run.stderr.readline() == f"Watching ({HUNCH}); Ctrl-C to stop.\n"
-        time.sleep(2)
-        run.send_signal(signal.SIGINT)
+        assert run.stderr.readline() == (f"Watching ({clip}); `posture-watch pause` pauses, `posture-watch quit` or "
+                                         "Ctrl-C stops.\n")
+        endpoint = runtime / control.ENDPOINT_NAME
+        assert not (runtime / control.SOCKET_NAME).exists()
+        assert stat.S_IMODE(endpoint.stat().st_mode) == 0o600
+        port, token = control._endpoint(endpoint)
+        assert len(token) == 32
+
+        status = windows("status", "--json")
+        assert status.returncode == 0, status.stderr
+        assert json.loads(status.stdout)["phase"] == "watching"
+        paused = windows("pause")
+        assert (paused.returncode, paused.stdout) == (0, "paused until resumed\n"), paused.stderr
+        # Another local program without the token gets nothing done.
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as intruder:
+            intruder.sendall(b'{"version": 1, "command": "quit", "token": "' + b"0" * 32 + b'"}\n')
+            refused = json.loads(intruder.makefile().readline())
+        assert refused == {"version": 1, "ok": False,
+                           "message": "not allowed: the request does not carry this watcher's token"}
+        assert json.loads(windows("status", "--json").stdout)["holds"]  # still paused, still running
+
+        quit_ = windows("quit")
+        assert quit_.returncode == 0, quit_.stderr
         rest = run.communicate(timeout=20)[1]
     finally:
         stop(run)
-    assert run.returncode == 0 and rest.rstrip().endswith("Stopped (SIGINT).") and "Traceback" not in rest
+    assert run.returncode == 0 and "Traceback" not in rest, rest
+    assert not endpoint.exists()  # removed on the way out
+    assert windows("status").stderr.startswith("posture-watch: no watcher is running")
+    endpoint.write_text('{"port": "80", "token": 7}')
+    assert windows("status").stderr.splitlines() == [
+        f"posture-watch: the control endpoint {endpoint} is damaged: restart `posture-watch run`"]
 
 
 def test_status_during_the_first_calibration(tmp_path: Path) -> None:

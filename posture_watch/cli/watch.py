@@ -137,7 +137,7 @@ def run_command(args: argparse.Namespace) -> int:
     path = common.baseline_path(args)
     baseline = load_baseline(path) if args.baseline is not None or path.exists() else None
     clock = LiveClock()
-    with serving(mailbox) as control:  # a second watcher of the same user stops here, naming the first
+    with serving(mailbox):  # a second watcher of the same user stops here, naming the first
         notifier = open_notifier(settings.watch.notifier)  # an unusable notifier is refused before anything slow
         alerts = EventNotifier(notifier, mailbox.post)
         history = (History(default_history_path(), clock, f"camera {settings.watch.camera}",
@@ -149,8 +149,7 @@ def run_command(args: argparse.Namespace) -> int:
             with PoseEstimator(args.model) as estimator, ScreenLockWatch(mailbox.post, common.say):
                 session = Session(estimator, common.camera_opener(settings, args, clock), settings.watch_settings(),
                                   baseline, clock=clock, mailbox=mailbox, schedule=settings.work_schedule())
-                how = ("`posture-watch pause` pauses, `posture-watch quit` or Ctrl-C stops" if control
-                       else "Ctrl-C to stop")
+                how = "`posture-watch pause` pauses, `posture-watch quit` or Ctrl-C stops"
                 session.subscribe(ConsoleReport(clock, watching=f"Watching ({settings.watch.camera}); {how}."))
                 session.subscribe(alerts)
                 # Every calibration of the run is kept (the first one, and one asked for with `recalibrate`).
