@@ -298,14 +298,15 @@ class Session:
             self._camera_trouble("busy" if err.busy else "lost", str(err))
         return self._source
 
-    def _camera_trouble(self, status: CameraStatus, detail: str) -> None:
+    def _camera_trouble(self, status: CameraStatus, detail: str, waiting: str = "watching") -> None:
         """Another program holds the camera, or it went away: step back and retry later, doubling the wait."""
         self._set_camera(None)
         now = self.clock.now()
         if self._camera != status:
             self._camera = status
             self._retry_wait = th.CAMERA_RETRY_FIRST_S
-            self._emit([CameraChanged(now, status, f"{detail}; {_WAITING[status]} (trying again now and then)")])
+            self._emit([CameraChanged(now, status, f"{detail}; {waiting} {_WAITING[status]} (trying again now and "
+                                                   "then)")])
         else:
             self._retry_wait = min(2 * self._retry_wait, th.CAMERA_RETRY_MAX_S)
         self._retry_at = now + self._retry_wait
@@ -392,17 +393,17 @@ class Session:
 
     # --- calibration --------------------------------------------------------------------------------------------
 
-    def calibrate(self, seconds: float, keep_open: bool = False) -> Calibration:
+    def calibrate(self, seconds: float, keep_open: bool = False, wait_for_camera: bool = False) -> Calibration:
         """Measure the upright baseline from `seconds` of frames and announce it (`Calibrated`); the caller decides
         whether to use it. Raises CalibrationRefused (with what to change), CameraUnavailable, or SessionStopped
         when a Quit arrives meanwhile. The camera is closed as soon as calibration has what it needs, unless
-        `keep_open` (a replay goes on with the same clip)."""
+        `keep_open` (a replay goes on with the same clip). `wait_for_camera`: a camera another program holds is
+        waited for as when watching (said once, tried again with growing waits) instead of refused."""
         phase, self._phase = self._phase, "calibrating"
         deferred: list[tuple[Command, Future[Reply] | None]] = []
         try:
             self._defer_commands(deferred)  # a Quit that came while the model loaded: the camera stays off
-            source = self._source or self.open_camera(CALIBRATION_INTERVAL_S)
-            self._source = source
+            source = self._source or self._open_for_calibration(deferred, wait_for_camera)
             self._emit([CalibrationStarted(self.clock.now(), seconds)])
             observations = self._collect(source, seconds, deferred)
             label, size = source.label, source.size
@@ -444,10 +445,27 @@ class Session:
             if frame.t - start >= seconds:
                 return observations
 
-    def _defer_commands(self, deferred: list[tuple[Command, Future[Reply] | None]]) -> None:
+    def _open_for_calibration(self, deferred: list[tuple[Command, Future[Reply] | None]],
+                              wait_for_camera: bool) -> FrameSource:
+        while True:
+            try:
+                source = self.open_camera(CALIBRATION_INTERVAL_S)
+            except CameraUnavailable as err:
+                if not (wait_for_camera and err.busy):
+                    raise
+                self._camera_trouble("busy", str(err), "calibration")
+                while (wait := self._retry_at - self.clock.now()) > 0:
+                    self._defer_commands(deferred, timeout=wait)
+                continue
+            # Not announced as "back": the calibration's own instruction follows, and "Watching" comes after it.
+            self._source, self._camera, self._retry_wait = source, "open", th.CAMERA_RETRY_FIRST_S
+            return source
+
+    def _defer_commands(self, deferred: list[tuple[Command, Future[Reply] | None]], timeout: float = 0.0) -> None:
         """While calibrating: a Quit stops it (SessionStopped), a status request is answered, and every other
-        command is kept in `deferred` for when the watching starts."""
-        while (item := self.mailbox.take(timeout=0)) is not None:
+        command is kept in `deferred` for when the watching starts. `timeout`: wait this long for the first one."""
+        while (item := self.mailbox.take(timeout=timeout)) is not None:
+            timeout = 0.0
             command, reply_to = item
             if isinstance(command, Quit):
                 raise SessionStopped(command.reason)
@@ -486,7 +504,7 @@ class Session:
 
 
 _STATES: tuple[State, ...] = ("upright", "slouching", "away", "uncertain")
-_WAITING = {"busy": "watching waits until it is free", "lost": "watching waits until it is back"}
+_WAITING = {"busy": "waits until it is free", "lost": "waits until it is back"}
 
 
 def _name(handler: Callable[[Event], None]) -> str:

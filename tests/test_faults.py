@@ -21,13 +21,13 @@ import pytest
 
 from posture_watch.core import thresholds as th
 from posture_watch.core.baseline import Baseline
-from posture_watch.core.events import AlertRaised, CameraChanged, Event, Pause, Quit, Resume, Sampled
+from posture_watch.core.events import AlertRaised, CameraChanged, Event, GetStatus, Pause, Quit, Resume, Sampled
 from posture_watch.core.policy import PolicySettings
 from posture_watch.core.watcher import WatchSettings
 from posture_watch.notify import BACK, EventNotifier, open_notifier
 from posture_watch.pose import PoseEstimator
 from posture_watch.session import ClipClock, LiveClock, Session
-from posture_watch.sources import PacedClipSource, VideoFileSource
+from posture_watch.sources import CameraUnavailable, PacedClipSource, VideoFileSource
 from posture_watch.store import load_baseline
 from tests.desktop import NotificationServer, start_notification_server
 from tests.emulated_camera import HUNCH, another_program_holds, hunch_frames, write_clip
@@ -156,6 +156,44 @@ def test_a_busy_camera_is_retried_with_doubling_waits_and_never_fought_for(
     assert len(while_busy) <= 8  # in 2 s: a loop fighting for the device would have tried thousands of times
     assert events.camera() == ["busy", "back", "closed"]  # said once
     assert warnings == []
+
+
+@pytest.mark.slow
+def test_a_first_calibration_waits_for_a_busy_camera(
+        estimator: PoseEstimator, baseline: Baseline, clip: Path, quick_retries: None) -> None:
+    """A first start at login, with a video call holding the camera: `run` used to exit 1 before it had a baseline.
+    It now waits as watching does, answers status meanwhile, and calibrates once the camera is free."""
+    opened: list[float] = []
+    session, events, warnings = live_session(estimator, baseline, clip, opened)
+    session.watcher = None  # no baseline yet: a first run
+    done: list[Baseline] = []
+    with contextlib.ExitStack() as video_call:
+        video_call.enter_context(another_program_holds(clip))
+        calibrating = threading.Thread(
+            target=lambda: done.append(session.calibrate(1.0, wait_for_camera=True).baseline), daemon=True)
+        calibrating.start()
+        events.wait_for_camera("busy")
+        time.sleep(1.0)
+        status = session.mailbox.request(GetStatus())
+        assert (status.message, status.status and status.status["camera"]) == ("calibrating", "busy")
+        tries_while_busy = len(opened)
+        video_call.close()
+        calibrating.join(20)
+    assert done and done[0].samples >= 3
+    assert 3 <= tries_while_busy <= 6  # 0.1, 0.2, 0.4, 0.4 ... s apart: waiting, not fighting for the device
+    (busy,) = [e for e in events.seen if isinstance(e, CameraChanged) and e.status == "busy"]  # said once
+    assert busy.detail.endswith("; calibration waits until it is free (trying again now and then)")
+    assert events.camera() == ["busy", "closed"]  # the calibration's own instruction says it is back
+    assert warnings == []
+
+
+def test_without_waiting_a_busy_camera_refuses_the_calibration(
+        estimator: PoseEstimator, baseline: Baseline, clip: Path) -> None:
+    """`posture-watch calibrate` (and a recalibration asked for while watching) say so at once instead."""
+    session, events, _ = live_session(estimator, baseline, clip)
+    with another_program_holds(clip), pytest.raises(CameraUnavailable, match="busy"):
+        session.calibrate(1.0)
+    assert events.camera() == []
 
 
 @pytest.mark.slow

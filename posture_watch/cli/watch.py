@@ -103,11 +103,11 @@ class Interrupted(PostureWatchError):
     """A one-shot command was stopped by a signal before it finished (exit status 130)."""
 
 
-def calibrate_at_terminal(session: Session, seconds: float) -> Baseline:
+def calibrate_at_terminal(session: Session, seconds: float, wait_for_camera: bool = False) -> Baseline:
     """Calibrate; at a terminal, a refused calibration offers a retry instead of giving up."""
     while True:
         try:
-            return session.calibrate(seconds).baseline
+            return session.calibrate(seconds, wait_for_camera=wait_for_camera).baseline
         except CalibrationRefused as err:
             if not sys.stdin.isatty():
                 raise
@@ -165,7 +165,9 @@ def run_command(args: argparse.Namespace) -> int:
                 try:
                     if baseline is None:
                         common.say("No baseline yet: calibrating first.")
-                        session.use_baseline(calibrate_at_terminal(session, FIRST_RUN_CALIBRATION_S))
+                        # A first start at login may find a video call holding the camera: wait, as watching does.
+                        session.use_baseline(calibrate_at_terminal(session, FIRST_RUN_CALIBRATION_S,
+                                                                   wait_for_camera=True))
                     reason = session.run()
                 except SessionStopped as stop:
                     reason = stop.reason
