@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from posture_watch.core.events import AlertRaised, BreakReminderDue, Paused, Resumed, Sampled, StateChanged, Stopped
-from posture_watch.core.minutes import SETTLE, MinuteTally
+from posture_watch.core.minutes import SETTLE, MinuteTally, MinuteTotals, Moment
 from posture_watch.core.policy import Alert, Decision, State
 from posture_watch.core.posture import Assessment
 
@@ -53,11 +53,48 @@ def test_medians_counts_and_moments() -> None:
     (row,) = tally.flush(None)
     assert row.neck_deg == 6.0 and row.shoulder_deg == pytest.approx(0.6)  # the unmeasured sample has no angle
     assert (row.alerts, row.snoozes, row.breaks, row.break_reminders) == (1, 1, 1, 1)
-    assert [m.kind for m in moments if m] == ["alert", "state", "pause", "resume", "pause", "break_reminder", "stop"]
-    assert moments[0] is not None and moments[0].faults == ("forward_head", "head_drop")
-    assert moments[0].detail == "Bring your head back."
-    assert moments[2] is not None and moments[2].until == wall(1803.0) and moments[2].state == "snoozed"
-    assert moments[6] is not None and moments[6].detail == "SIGTERM"
+    assert moments == [
+        Moment(wall(2.5), "alert", "slouching", ("forward_head", "head_drop"), "Head pushed forward",
+               "Bring your head back."),
+        Moment(wall(2.6), "state", "away", (), detail="nobody in view"),
+        Moment(wall(3.0), "pause", "snoozed", until=wall(1803.0)),
+        Moment(wall(10.0), "resume", "snoozed"),
+        Moment(wall(11.0), "pause", "break", until=wall(611.0)),
+        Moment(wall(12.0), "break_reminder", title="50 min at the desk", detail="Stand up."),
+        Moment(wall(13.0), "stop", detail="SIGTERM"),
+    ]
+    assert tally.add(StateChanged(14.0, "slouching", "upright", ("head_drop", "side_lean"), "")) == Moment(
+        wall(14.0), "state", "slouching", ("head_drop", "side_lean"))
+
+
+def test_each_count_adds_up_and_only_its_own_kind() -> None:
+    tally = MinuteTally(wall)
+    alert = Alert(1.0, ("head_drop",), 1, 61.0)
+    for t in (1.0, 2.0):
+        tally.add(AlertRaised(t, alert, "Head dropping", "Chin tucks."))
+        tally.add(BreakReminderDue(t, 3000.0, "50 min at the desk", "Stand up."))
+    for t, reason in ((3.0, "snoozed"), (4.0, "break"), (5.0, "break"), (6.0, "paused"), (7.0, "screen_locked")):
+        tally.add(Paused(t, reason, None))
+    (row,) = tally.flush(None)
+    assert (row.alerts, row.break_reminders, row.snoozes, row.breaks) == (2, 2, 1, 2)
+
+
+def test_every_state_has_its_seconds_and_a_minute_without_angles_has_none() -> None:
+    tally = MinuteTally(wall)
+    for t, state in ((0, "uncertain"), (4, "away"), (10, "upright"), (12, "upright")):
+        tally.add(sample(t, state))  # nothing measured: no angles
+    # A sample with a neck angle but no shoulder angle adds neither.
+    tally.add(Sampled(13, 130, Assessment("measured", neck_angle_deg=8.0), Decision("upright", (), None, False)))
+    (row,) = tally.flush(None)
+    assert row == MinuteTotals(START.replace(second=0), 3.0, 0.0, 6.0, 4.0, None, None, 0, 0, 0, 0)
+
+
+def test_a_span_is_split_at_the_minute_to_the_microsecond() -> None:
+    tally = MinuteTally(wall)
+    tally.add(sample(29.5, "upright", 1.0))  # 09:59:59.5
+    tally.add(sample(31.0, "upright", 1.0))  # 10:00:01
+    first, second = tally.flush(None)
+    assert (first.upright_s, second.upright_s) == pytest.approx((0.5, 1.0))
 
 
 def test_a_pause_cuts_the_span_and_samples_add_no_moment() -> None:
@@ -80,7 +117,9 @@ def test_flush_reports_changed_minutes_and_forgets_settled_ones() -> None:
     assert tally.flush(wall(11)) == []  # nothing changed since
     tally.touch()
     assert len(tally.flush(wall(12))) == 1  # reported again after a lost write
-    minute_end = START.replace(second=0) + timedelta(minutes=1)
-    assert tally.flush(minute_end + SETTLE) == []
+    minute_start = START.replace(second=0)
+    assert tally.flush(minute_start + SETTLE - timedelta(microseconds=1)) == []
+    tally.touch()
+    assert len(tally.flush(minute_start + SETTLE)) == 1  # still open until then; settled from then on
     tally.touch()
     assert tally.flush(None) == []  # settled minutes are gone from memory
