@@ -22,6 +22,7 @@ import os
 import stat
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,13 +84,14 @@ def check_frame_size(size: tuple[int, int], what: str) -> None:
                                 f"({MAX_FRAME_SIZE[0]}x{MAX_FRAME_SIZE[1]} at most)")
 
 
-class _Source:
+class _Source(ABC):
     """What every source shares: iteration over `read()`."""
 
     ended = False
 
+    @abstractmethod
     def read(self, interrupted: Callable[[], bool] = never) -> Frame | None:
-        raise NotImplementedError
+        """The next frame; None at the end of a clip, or when `interrupted()` says to stop waiting."""
 
     def __iter__(self) -> Iterator[Frame]:
         while (frame := self.read()) is not None:

@@ -301,6 +301,7 @@ def test_a_quit_stops_a_replay(estimator: PoseEstimator) -> None:
     assert stop.value.reason == "SIGINT"
 
 
+@pytest.mark.slow  # eight replays of the whole clip, each with a fresh model
 @pytest.mark.parametrize("command", [Snooze(), TakeBreak(), Pause(), Recalibrate(2.0)])
 def test_a_replay_cannot_be_held_and_runs_to_its_end(command: Command) -> None:
     """`replay --notify` shows the alert's Snooze and break buttons: a press used to hold the replay forever (its
