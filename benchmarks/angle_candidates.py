@@ -96,7 +96,8 @@ def main() -> int:
     args = ap.parse_args()
 
     with (args.samples / "library.csv").open(newline="") as fh:
-        sweeps = [row for row in csv.DictReader(fh) if row["kind"] == "sweep"]
+        library = {row["clip"]: row for row in csv.DictReader(fh)}
+    sweeps = [row for row in library.values() if row["kind"] == "sweep"]
     # (part, clip) -> the clip's scored frames for each angle, with the truth
     frames: dict[tuple[str, str], dict[str, list[tuple[Frame, float]]]] = {}
     for row in sweeps:
@@ -144,19 +145,16 @@ def main() -> int:
     print("\nInside the tune part, one group left out of the fit at a time\n\n"
           "| angle | fit | a body left out: pooled, worst sweep | a camera left out: pooled, worst sweep |\n"
           "|---|---|---|---|")
-    groups = {row["clip"]: row for row in sweeps}
-    with (args.samples / "library.csv").open(newline="") as fh:
-        groups.update({row["clip"]: row for row in csv.DictReader(fh)})
     for angle, column in (("neck", 1), ("shoulder", 2)):
         for name, fitter in (("linear", fit_linear), ("trees", fit_trees)):
             cells = []
             for key in ("body", "camera"):
                 per_clip = []
-                for left_out in sorted({groups[clip][key] for clip in training}):
-                    fitted = fitter([s for clip, s in training.items() if groups[clip][key] != left_out], column)
+                for left_out in sorted({library[clip][key] for clip in training}):
+                    fitted = fitter([s for clip, s in training.items() if library[clip][key] != left_out], column)
                     per_clip += [[abs(predict_one(fitted, m, b) - truth) for (m, b), truth in s[angle]]
                                  for (p, clip), s in frames.items()
-                                 if p == "tune" and groups[clip][key] == left_out and s[angle]]
+                                 if p == "tune" and library[clip][key] == left_out and s[angle]]
                 pooled = statistics.median(e for errors in per_clip for e in errors)
                 cells.append(f"{pooled:.1f}°, {max(statistics.median(e) for e in per_clip):.1f}°")
             print(f"| {angle} | {name} | {cells[0]} | {cells[1]} |")

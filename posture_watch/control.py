@@ -138,25 +138,29 @@ class ControlServer:
         try:
             # We hold the lock: no running watcher owns a socket here, so one that exists is a crashed run's.
             self.path.unlink(missing_ok=True)
-            self._listener = self._listen()
+            self._listener, self._address = self._listen()
         except OSError as err:
             os.close(self._lock)
             raise PostureWatchError(f"cannot open the control socket {shown(self.path)}: {err.strerror}") from None
+        except PostureWatchError:  # the loopback endpoint file could not be written (it says why)
+            os.close(self._lock)
+            raise
         self._inode = self.path.stat().st_ino
         self._thread = threading.Thread(target=self._serve, name="posture-watch-control", daemon=True)
         self._thread.start()
 
-    def _listen(self) -> socket.socket:
+    def _listen(self) -> tuple[socket.socket, Any]:
+        """The listening socket and the address a client (or `close`) connects to."""
         if self.loopback:
             listener = socket.create_server(("127.0.0.1", 0))
-            self._address: Any = listener.getsockname()
+            address = listener.getsockname()
             try:
-                write_private_file(self.path, json.dumps({"version": PROTOCOL, "port": self._address[1],
+                write_private_file(self.path, json.dumps({"version": PROTOCOL, "port": address[1],
                                                           "token": self._token}) + "\n")
-            except PostureWatchError as err:
+            except PostureWatchError:
                 listener.close()
-                raise OSError(str(err)) from None
-            return listener
+                raise
+            return listener, address
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             listener.bind(str(self.path))  # the folder is 0700: nobody else can reach it meanwhile
@@ -165,8 +169,7 @@ class ControlServer:
         except OSError:
             listener.close()
             raise
-        self._address = str(self.path)
-        return listener
+        return listener, str(self.path)
 
     def _serve(self) -> None:
         while True:
