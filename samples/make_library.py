@@ -79,6 +79,11 @@ BODY_PART = {
     "f_mid_athletic": "tune",
     "f_small_young": "tune",
     "m_old_thin": "tune",
+    "f_old_heavy": "tune",
+    "m_stocky_muscular": "tune",
+    "f_heavy_tall": "tune",
+    "m_young_heavy": "check",
+    "f_mid_tall_slim": "check",
 }
 
 C = render.CameraSpec
@@ -108,6 +113,9 @@ CAMERAS: dict[str, tuple[str, render.CameraSpec]] = {
     "high_side_close": ("tune", C(72, 22, 62, 22, 5, note="above the eyes, close, to the side")),
     "far_mid_left": ("tune", C(70, 0, 105, -15, 6, note="medium lens on a far screen, to the left")),
     "low_turned_right": ("tune", C(82, -13, 65, 8, 15, note="low, medium distance, turned")),
+    # second round of check placements (with the second round of check bodies)
+    "wide_high_left": ("check", C(88, 18, 60, -18, -12, note="wide lens above the eyes, to the left, turned")),
+    "narrow_low_far": ("check", C(54, -14, 90, 6, -8, note="narrow lens, low, far")),
 }
 
 SWEEP_PAIRS: list[tuple[str, str]] = [
@@ -176,6 +184,28 @@ SWEEP_PAIRS: list[tuple[str, str]] = [
     ("f_mid_athletic", "laptop_left_turned"),
     ("f_small_young", "high_side_close"),
     ("m_old_thin", "wide_close_side"),
+    # third round of tune sweeps: the new tune bodies on tune cameras only
+    ("f_old_heavy", "monitor_eye"),
+    ("f_old_heavy", "laptop_left_turned"),
+    ("f_old_heavy", "high_far"),
+    ("f_old_heavy", "wide_close_side"),
+    ("m_stocky_muscular", "wide_turned"),
+    ("m_stocky_muscular", "laptop_low"),
+    ("m_stocky_muscular", "high_side_close"),
+    ("m_stocky_muscular", "narrow_far_left"),
+    ("f_heavy_tall", "close_high"),
+    ("f_heavy_tall", "low_turned_right"),
+    ("f_heavy_tall", "offset_turned"),
+    ("f_heavy_tall", "far_mid_left"),
+    # second round of check sweeps, rendered before that refit: new held-out bodies and cameras
+    ("m_young_heavy", "wide_high_left"),
+    ("m_young_heavy", "narrow_low_far"),
+    ("m_young_heavy", "monitor_eye"),
+    ("f_mid_tall_slim", "wide_high_left"),
+    ("f_mid_tall_slim", "narrow_low_far"),
+    ("f_mid_tall_slim", "laptop_side"),
+    ("mh_female", "narrow_low_far"),
+    ("m_old_thin", "wide_high_left"),
 ]
 
 
@@ -404,6 +434,10 @@ HUNCH_CLIPS = [
     ("hunch_strong", "hunch", 22.0, "f_heavy", "monitor_high"),
     ("shrug", "shrug", 20.0, "m_tall_muscular", "wide_low_turned"),
     ("hunch_mild", "hunch", 14.0, "mh_male", "close_low_side"),
+    # second round of check bodies and cameras
+    ("hunch_mild", "hunch", 12.0, "m_young_heavy", "narrow_low_far"),
+    ("shrug", "shrug", 18.0, "f_mid_tall_slim", "wide_high_left"),
+    ("forward_head", "forward_head", 18.0, "m_young_heavy", "wide_high_left"),
 ]
 
 
