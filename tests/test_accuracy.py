@@ -21,11 +21,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Sweeps of the check part (bodies and cameras no threshold or tree was fitted on) where the 5-degree target is
 # not met today, with the median error measured (benchmarks/accuracy.json). The README says so; here each may not
-# get worse by more than half a degree, and every other sweep must meet the target.
+# get worse by more than half a degree, and every other sweep must meet the target. Three tune bodies of the kinds
+# these suggested were missing did not move them (5.3, 7.5 and 6.6 before that refit).
 NOT_MET_DEG = {
-    ("neck", "m_tall_muscular/wide_low_turned"): 5.3,
-    ("shoulder", "f_heavy/mid"): 7.5,  # a heavy build: a shrug reads about 0.6 of its true angle
-    ("shoulder", "f_old_short/monitor_eye"): 6.6,
+    ("neck", "m_tall_muscular/wide_low_turned"): 5.4,  # a low wide lens: a 5-10 deg forward head barely shows
+    # the same body's shoulder landmarks rise 35 % less for the same shrug here than seen from narrow_far
+    ("shoulder", "f_heavy/mid"): 7.7,
+    ("shoulder", "f_old_short/monitor_eye"): 5.9,
 }
 
 
