@@ -646,6 +646,12 @@ def main(argv: list[str] | None = None) -> int:
             ap.error("name a group (sweep, movement, hunch) or --only CLIP")
     if a.missing:
         todo = [c for c in todo if not (a.out / f"{c.clip}.mp4").exists()]
+    if todo:
+        try:
+            import av  # noqa: F401  (only checked: make_samples.VideoWriter uses it)
+        except ImportError:
+            # OpenCV's writer would still work, but its clips are ~3x larger and encoded unlike the rest
+            ap.error("PyAV is needed to render library clips like the others (pip install av)")
     t_all, blender_s = time.time(), 0.0
     for c in todo:
         t0 = time.time()
