@@ -51,6 +51,7 @@ class Window:
     width_wobble: float | None  # share of the shoulder width
     neck_gap_sd: float | None
     shift_sd: float | None  # side to side, in shoulder widths
+    head_tilt_sd: float | None  # the ear line's tilt, degrees
     verdict: str  # "accepted" or why it is refused
 
 
@@ -71,11 +72,12 @@ def judge(clip: str, part: str, what: str, observations: list[Observation]) -> W
     try:
         baseline = measure_baseline(samples, clip, (0, 0), "study", load_angle_model())
     except CalibrationRefused as err:
-        return Window(clip, part, what, 0, None, None, None, None, None, str(err).removeprefix("calibration failed: "))
+        return Window(clip, part, what, 0, None, None, None, None, None, None,
+                      str(err).removeprefix("calibration failed: "))
     steady, width = baseline.steadiness, baseline.mean("shoulder_width")
     return Window(clip, part, what, baseline.samples, round(steady.neck_deg, 2), round(steady.shoulder_deg, 2),
                   round(steady.width, 4), round(baseline.sd("neck_gap"), 4), round(baseline.sd("center_x") / width, 4),
-                  unsteady(baseline) or "accepted")
+                  round(baseline.sd("head_roll_deg"), 2), unsteady(baseline) or "accepted")
 
 
 def run(folder: Path) -> list[Window]:
@@ -99,15 +101,16 @@ def table(windows: list[Window]) -> str:
         return "-" if v is None else f"{v:g}"
 
     lines = ["| part | clip | window | neck wobble ° | shoulder wobble ° | width wobble | gap sd | shift sd | "
-             "verdict |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "head tilt sd ° | verdict |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for w in windows:
         lines.append(f"| {w.part} | {w.clip} | {w.what} | {fmt(w.neck_wobble_deg)} | {fmt(w.shoulder_wobble_deg)} | "
-                     f"{fmt(w.width_wobble)} | {fmt(w.neck_gap_sd)} | {fmt(w.shift_sd)} | {w.verdict} |")
+                     f"{fmt(w.width_wobble)} | {fmt(w.neck_gap_sd)} | {fmt(w.shift_sd)} | {fmt(w.head_tilt_sd)} | "
+                     f"{w.verdict} |")
     angle = th.CALIBRATION_MAX_ANGLE_WOBBLE_DEG
     lines.append(f"| | | **limits** | {angle:g} | {angle:g} | {th.CALIBRATION_MAX_WIDTH_WOBBLE:g} | "
                  f"{th.CALIBRATION_MAX_NECK_GAP_SD:g} | "
-                 f"{th.CALIBRATION_MAX_SHIFT_SD:g} | |")
+                 f"{th.CALIBRATION_MAX_SHIFT_SD:g} | {th.CALIBRATION_MAX_HEAD_TILT_SD_DEG:g} | |")
     return "\n".join(lines)
 
 

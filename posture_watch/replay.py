@@ -18,7 +18,11 @@ from typing import Any
 
 from .core.baseline import Baseline
 from .core.events import AlertRaised, Event, Sampled
-from .core.thresholds import CALIBRATION_MAX_ANGLE_WOBBLE_DEG, CALIBRATION_MAX_WIDTH_WOBBLE
+from .core.thresholds import (
+    CALIBRATION_MAX_ANGLE_WOBBLE_DEG,
+    CALIBRATION_MAX_HEAD_TILT_SD_DEG,
+    CALIBRATION_MAX_WIDTH_WOBBLE,
+)
 from .core.watcher import SamplingPlan, WatchSettings
 from .pose import PoseEstimator
 from .session import ClipClock, Mailbox, Session, SessionStopped
@@ -127,7 +131,9 @@ def calibration_quality(report: ReplayReport) -> dict[str, Any] | None:
         "samples": report.baseline.samples,
         "steadiness": {"neck_deg": round(steady.neck_deg, 2), "shoulder_deg": round(steady.shoulder_deg, 2),
                        "width": round(steady.width, 4)},
-        "limits": {"angle_deg": CALIBRATION_MAX_ANGLE_WOBBLE_DEG, "width": CALIBRATION_MAX_WIDTH_WOBBLE},
+        "head_tilt_sd_deg": round(report.baseline.sd("head_roll_deg"), 2),
+        "limits": {"angle_deg": CALIBRATION_MAX_ANGLE_WOBBLE_DEG, "width": CALIBRATION_MAX_WIDTH_WOBBLE,
+                   "head_tilt_sd_deg": CALIBRATION_MAX_HEAD_TILT_SD_DEG},
     }
 
 

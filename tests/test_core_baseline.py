@@ -137,6 +137,17 @@ def test_movement_at_the_limits_while_calibrating() -> None:
     assert unsteady(spread("center_x", 30.5)) == "you moved too much"
     wobbly = replace(still, steadiness=Steadiness(0.0, 5.0, 0.0))
     assert unsteady(wobbly) == wobbly.steadiness.problem() is not None
+    assert unsteady(spread("head_roll_deg", th.CALIBRATION_MAX_HEAD_TILT_SD_DEG)) is None
+    assert unsteady(spread("head_roll_deg", 3.2)) == (
+        "you leaned or tilted your head sideways while measuring (by ±3.2°, at most ±3°)")
+
+
+def test_leaning_sideways_while_calibrating_is_refused() -> None:
+    # The ear line tilting by ±4° (as a sideways lean starting does) moves neither the angles nor the width.
+    leaning = [sample(head_roll_deg=r) for r in (-4.0, 4.0)] * 3
+    assert refusal(leaning) == (
+        "calibration failed: you leaned or tilted your head sideways while measuring (by ±4.0°, at most ±3°)" + AGAIN)
+    assert calibrate([sample(head_roll_deg=r) for r in (-2.0, 2.0)] * 3).sd("head_roll_deg") == 2.0
 
 
 @pytest.mark.parametrize(("steadiness", "problem"), [

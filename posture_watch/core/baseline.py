@@ -93,6 +93,10 @@ def unsteady(baseline: Baseline) -> str | None:
     if (baseline.sd("neck_gap") > th.CALIBRATION_MAX_NECK_GAP_SD
             or baseline.sd("center_x") > th.CALIBRATION_MAX_SHIFT_SD * width):
         return "you moved too much"
+    tilt = baseline.sd("head_roll_deg")
+    if tilt > th.CALIBRATION_MAX_HEAD_TILT_SD_DEG:
+        return (f"you leaned or tilted your head sideways while measuring (by ±{tilt:.1f}°, at most "
+                f"±{th.CALIBRATION_MAX_HEAD_TILT_SD_DEG:g}°)")
     return baseline.steadiness.problem()
 
 
@@ -267,7 +271,8 @@ def _implausible(stats: dict[str, MetricStats], width: int, height: int, samples
     ear_y, shoulder_y = stats["ear_y"].mean, stats["shoulder_y"].mean
     if not ear_y < shoulder_y:
         problems.append(f"ears at or below the shoulders: ear_y {ear_y:g}, shoulder_y {shoulder_y:g}")
-    # What a calibration refuses ("you moved too much") cannot come from one either.
+    # What a calibration refuses ("you moved too much") cannot come from one either. (The head tilt's limit came
+    # later and applies to new calibrations only: a baseline saved before it keeps working.)
     if stats["neck_gap"].sd > th.CALIBRATION_MAX_NECK_GAP_SD:
         problems.append(f"neck_gap spread {stats['neck_gap'].sd:g}")
     if stats["center_x"].sd > th.CALIBRATION_MAX_SHIFT_SD * stats["shoulder_width"].mean:
