@@ -2,7 +2,7 @@
 separately for the library's *tune* part (what thresholds were chosen on) and its *check* part (bodies and
 cameras no threshold was tuned on).
 
-    python benchmarks/accuracy.py [--samples DIR] [--json FILE] [--alert-after-1] [CLIP ...]
+    python benchmarks/accuracy.py [--samples DIR] [--json FILE] [--alert-after-1] [--jobs N] [CLIP ...]
 
 The library is listed in samples/library.csv (clip, part, kind, body, camera geometry). Two kinds of clip:
 
@@ -24,8 +24,11 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import multiprocessing
+import os
 import statistics
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -174,17 +177,26 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
-def run(folder: Path, names: list[str] | None = None, alert_after: float = 3.0,
-        kinds: tuple[str, ...] = ("scenario", "sweep")) -> dict[str, Any]:
+def replay_and_score(clip: Clip, alert_after: float) -> ClipScore:
     settings = WatchSettings(PolicySettings(alert_after=alert_after, cooldown=COOLDOWN), break_after=None)
+    with PoseEstimator() as estimator:  # a fresh tracker per clip, as a fresh start of the program would have
+        report = replay(clip.video, CALIBRATE_FIRST, estimator, settings)
+    return score(clip, load_labels(clip.labels), report, alert_after)
+
+
+def run(folder: Path, names: list[str] | None = None, alert_after: float = 3.0,
+        kinds: tuple[str, ...] = ("scenario", "sweep"), jobs: int | None = None) -> dict[str, Any]:
+    """Replay and score the library's clips, ``jobs`` at a time (default: one per usable core; the pose model
+    runs on one core, and each clip is replayed on its own, so the results do not depend on it)."""
+    clips = [clip for clip in library(folder, names or []) if clip.kind in kinds]
+    jobs = jobs or len(os.sched_getaffinity(0))
     scores = []
-    for clip in library(folder, names or []):
-        if clip.kind not in kinds:
-            continue
-        with PoseEstimator() as estimator:  # a fresh tracker per clip, as a fresh start of the program would have
-            report = replay(clip.video, CALIBRATE_FIRST, estimator, settings)
-        scores.append(score(clip, load_labels(clip.labels), report, alert_after))
-        print(f"  scored {clip.name}", file=sys.stderr)
+    # spawn, not fork: the caller (a test session, say) may already hold threads and the pose runtime
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for clip, clip_score in zip(clips, pool.map(replay_and_score, clips, [alert_after] * len(clips)),
+                                    strict=True):
+            scores.append(clip_score)
+            print(f"  scored {clip.name}", file=sys.stderr)
     parts = {part: totals([s for s in scores if s.part == part]) for part in ("tune", "check")}
     return {"settings": {"calibrate_first_s": CALIBRATE_FIRST, "alert_after_s": alert_after, "cooldown_s": COOLDOWN},
             # The per-frame errors make the pooled medians above; the clips keep their own medians only.
@@ -263,15 +275,19 @@ def main() -> int:
                     help="where to write the machine-readable results (default %(default)s)")
     ap.add_argument("--alert-after-1", action="store_true",
                     help="also replay the scenario clips at alert-after 1 s and print that table")
+    ap.add_argument("--jobs", type=int, default=None, metavar="N",
+                    help="clips replayed at once (default: one per usable core)")
     args = ap.parse_args()
-    result = run(args.samples, args.names)
+    if args.jobs is not None and args.jobs < 1:
+        ap.error("--jobs must be at least 1")
+    result = run(args.samples, args.names, jobs=args.jobs)
     if not result["clips"]:
         print(f"no labelled clips in {args.samples}", file=sys.stderr)
         return 1
     doc: dict[str, Any] = {"alert_after_3": result}
     print("Scenario clips, alert-after 3 s\n\n" + scenario_table(result) + "\n\nAngle sweep\n\n" + sweep_table(result))
     if args.alert_after_1:
-        quick = run(args.samples, args.names, alert_after=1.0, kinds=("scenario",))
+        quick = run(args.samples, args.names, alert_after=1.0, kinds=("scenario",), jobs=args.jobs)
         doc["alert_after_1"] = quick
         print("\nScenario clips, alert-after 1 s\n\n" + scenario_table(quick))
     args.json.write_text(json.dumps(doc, indent=1) + "\n")
