@@ -116,6 +116,26 @@ CAMERAS: dict[str, tuple[str, render.CameraSpec]] = {
     # second round of check placements (with the second round of check bodies)
     "wide_high_left": ("check", C(88, 18, 60, -18, -12, note="wide lens above the eyes, to the left, turned")),
     "narrow_low_far": ("check", C(54, -14, 90, 6, -8, note="narrow lens, low, far")),
+    # fourth round: placements drawn uniformly at random over the whole range (lens 50-90 deg, height -15..+25
+    # cm, distance 45-110 cm, offset +-25 cm, turn +-20 deg; numpy default_rng(41) for check, then (42) for
+    # tune, rounded), a draw rejected if it could not frame every body or if it was not far (as above) from
+    # every camera of the other part; not chosen by where the model was weak
+    "wide_high_close_right": ("check", C(88, 16, 53, 16, 14, note="wide lens above the eyes, close, to the right")),
+    "wide_above_close_turned": ("check", C(89, 22, 49, 13, -14, note="wide lens well above the eyes, close, turned")),
+    "medium_far_left_turned": ("check", C(61, 8, 96, -16, 17, note="medium lens, far, to the left, turned")),
+    "wide_far_right_turned": ("tune", C(81, 3, 101, 10, -16, note="wide lens, far, to the right, turned")),
+    "wide_high_far_left": ("tune", C(89, 15, 96, -19, -2, note="wide lens above the eyes, far, to the left")),
+    "wide_top": ("tune", C(80, 24, 66, -6, -1, note="wide lens at the top of the range, medium distance")),
+    "narrow_low_left": ("tune", C(58, -10, 76, -14, 7, note="narrow lens, below the eyes, to the left")),
+    "wide_eye_right_turned": ("tune", C(82, 0, 64, 9, -14, note="wide lens at eye level, to the right, turned")),
+    "wide_far_left_turned": ("tune", C(81, 3, 82, -18, -15, note="wide lens, far, to the left, turned")),
+    "medium_left_edge": ("tune", C(72, 7, 65, -23, -3, note="medium lens far to the left")),
+    "narrow_far_turned": ("tune", C(61, -3, 88, 3, 11, note="narrow lens, far, turned")),
+    "far_left_turned_away": ("tune", C(77, 1, 98, -17, -19, note="far, to the left, turned away")),
+    "narrow_high_left": ("tune", C(54, 14, 75, -17, 0, note="narrow lens above the eyes, to the left")),
+    "close_left_turned": ("tune", C(75, -1, 51, -19, 18, note="close, to the left, turned")),
+    "wide_left_turned_right": ("tune", C(79, 3, 63, -20, 16, note="wide lens to the left, turned")),
+    "low_turned": ("tune", C(68, -7, 65, 4, -13, note="a little low, medium lens, turned")),
 }
 
 SWEEP_PAIRS: list[tuple[str, str]] = [
@@ -206,6 +226,40 @@ SWEEP_PAIRS: list[tuple[str, str]] = [
     ("f_mid_tall_slim", "laptop_side"),
     ("mh_female", "narrow_low_far"),
     ("m_old_thin", "wide_high_left"),
+    # fourth round (random placements), rendered before any refit: every tune body on two of the new tune
+    # placements, and held-out bodies (and one tune body) on the new check placements
+    ("mh_male", "wide_far_right_turned"),
+    ("mh_female", "wide_high_far_left"),
+    ("m_old_heavy", "wide_top"),
+    ("f_young_tall", "narrow_low_left"),
+    ("m_mid_asian", "wide_eye_right_turned"),
+    ("m_young_slim", "wide_far_left_turned"),
+    ("m_mid_bearded", "medium_left_edge"),
+    ("f_mid_athletic", "narrow_far_turned"),
+    ("f_small_young", "far_left_turned_away"),
+    ("m_old_thin", "narrow_high_left"),
+    ("f_old_heavy", "close_left_turned"),
+    ("m_stocky_muscular", "wide_left_turned_right"),
+    ("f_heavy_tall", "low_turned"),
+    ("mh_male", "medium_left_edge"),
+    ("mh_female", "narrow_far_turned"),
+    ("m_old_heavy", "far_left_turned_away"),
+    ("f_young_tall", "narrow_high_left"),
+    ("m_mid_asian", "close_left_turned"),
+    ("m_young_slim", "wide_left_turned_right"),
+    ("m_mid_bearded", "low_turned"),
+    ("f_mid_athletic", "wide_far_right_turned"),
+    ("f_small_young", "wide_high_far_left"),
+    ("m_old_thin", "wide_top"),
+    ("f_old_heavy", "narrow_low_left"),
+    ("m_stocky_muscular", "wide_eye_right_turned"),
+    ("f_heavy_tall", "wide_far_left_turned"),
+    ("m_tall_muscular", "wide_high_close_right"),
+    ("f_heavy", "wide_high_close_right"),
+    ("f_old_short", "wide_above_close_turned"),
+    ("m_young_heavy", "wide_above_close_turned"),
+    ("f_mid_tall_slim", "medium_far_left_turned"),
+    ("m_stocky_muscular", "medium_far_left_turned"),
 ]
 
 
