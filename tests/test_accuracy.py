@@ -15,19 +15,23 @@ import pytest
 
 from benchmarks import accuracy
 
-pytestmark = pytest.mark.slow  # replays every labelled clip through the model: about five minutes
+pytestmark = pytest.mark.slow  # replays every labelled clip through the model: about three minutes on 2 cores
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # Sweeps of the check part (bodies and cameras no threshold or tree was fitted on) where the 5-degree target is
 # not met today, with the median error measured (benchmarks/accuracy.json). The README says so; here each may not
-# get worse by more than half a degree, and every other sweep must meet the target. Three tune bodies of the kinds
-# these suggested were missing did not move them (5.3, 7.5 and 6.6 before that refit).
+# get worse by more than half a degree, and every other sweep must meet the target. Tune bodies of the kinds the
+# first two suggested were missing, and tune cameras drawn at random over the whole range, did not move them.
 NOT_MET_DEG = {
-    ("neck", "m_tall_muscular/wide_low_turned"): 5.4,  # a low wide lens: a 5-10 deg forward head barely shows
     # the same body's shoulder landmarks rise 35 % less for the same shrug here than seen from narrow_far
-    ("shoulder", "f_heavy/mid"): 7.7,
-    ("shoulder", "f_old_short/monitor_eye"): 5.9,
+    ("shoulder", "f_heavy/mid"): 7.4,
+    ("shoulder", "f_old_short/monitor_eye"): 6.0,
+    # the shortest body under a wide lens 22 cm above her eyes and 49 cm away: at a 25-30 deg hunch her head
+    # covers her shoulders and the pose model loses her (a lost frame counts as the whole angle); a 10 deg hunch
+    # reads 22, a 20 deg shrug 10
+    ("neck", "f_old_short/wide_above_close_turned"): 7.6,
+    ("shoulder", "f_old_short/wide_above_close_turned"): 8.9,
 }
 
 
