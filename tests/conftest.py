@@ -94,3 +94,17 @@ def dunst_server(private_bus: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     with dunst_on(private_bus, tmp_path) as (server, display):
         monkeypatch.setenv("DISPLAY", display)
         yield server
+
+
+@pytest.fixture(scope="session")
+def empty_room(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 3 s clip of the samples' empty room: nobody to calibrate on."""
+    import cv2
+
+    room = cv2.imread(str(Path(__file__).resolve().parent.parent / "samples" / "assets" / "room_bg.png"))
+    path = tmp_path_factory.mktemp("clips") / "empty_room.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (room.shape[1], room.shape[0]))
+    for _ in range(30):
+        writer.write(room)
+    writer.release()
+    return path

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from ..core import thresholds as th
 from ..core.events import Quit, TogglePause
@@ -21,6 +21,9 @@ from ..session import LiveClock, Mailbox
 from ..settings import KEYS, NOTIFIERS, Settings, load_settings
 from ..sources import CameraSource, FrameSource, PacedClipSource, probe_clip
 from ..store import default_baseline_path, shown
+
+if TYPE_CHECKING:
+    from ..pose import PoseEstimator
 
 MAX_SECONDS = 7 * 24 * 3600.0
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|sec|m|min|h)?\s*$", re.IGNORECASE)
@@ -113,8 +116,24 @@ def setting(path: str) -> Callable[[str], object]:
 def model_options() -> argparse.ArgumentParser:
     group = argparse.ArgumentParser(add_help=False)
     group.add_argument("--model", type=Path, metavar="PATH",
-                       help="another MediaPipe pose .task bundle (default: the bundled lite model)")
+                       help="another MediaPipe pose .task bundle (default: the bundled lite model, which the neck "
+                            "and shoulder angles were learned on: with another one they read less accurately)")
     return group
+
+
+OTHER_MODEL_NOTE = ("posture-watch: note: the neck and shoulder angles were learned on the bundled lite model's "
+                    "landmarks; with another pose model they read less accurately")
+
+
+def pose_estimator(args: argparse.Namespace) -> PoseEstimator:
+    """The pose model the user chose. A model other than the bundled one loads with a note, once it has loaded:
+    the angle model was fitted on the bundled one's landmarks (measured with the full model: README)."""
+    from ..pose import PoseEstimator  # here, as in the commands, so that commands that run no model start fast
+
+    estimator = PoseEstimator(args.model)
+    if args.model is not None:
+        say(OTHER_MODEL_NOTE)
+    return estimator
 
 
 # Flags that override a setting of the settings file: argparse destination -> dotted key. Their argparse default is

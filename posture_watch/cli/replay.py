@@ -55,7 +55,6 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 def replay_command(args: argparse.Namespace) -> int:
     from ..history import History
     from ..notify import EventNotifier, open_notifier
-    from ..pose import PoseEstimator
     from ..replay import replay, timeline_text, to_json
     from ..session import ClipClock, SessionStopped
 
@@ -77,7 +76,7 @@ def replay_command(args: argparse.Namespace) -> int:
         subscribers.append(history)
     progress = ProgressBar() if sys.stderr.isatty() else None
     try:
-        with PoseEstimator(args.model) as estimator:
+        with common.pose_estimator(args) as estimator:
             report = replay(args.video, baseline, estimator, common.replay_settings(args), tuple(subscribers),
                             progress.update if progress else None, mailbox, clock)
     except SessionStopped as stop:

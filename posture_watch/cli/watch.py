@@ -78,14 +78,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
 
 
 def calibrate_command(args: argparse.Namespace) -> int:
-    from ..pose import PoseEstimator
-
     mailbox = Mailbox()
     common.stop_on_signals(mailbox)
     settings = common.effective_settings(args)
     common.check_camera_file(settings)
     clock = LiveClock()
-    with PoseEstimator(args.model) as estimator:
+    with common.pose_estimator(args) as estimator:
         session = Session(estimator, common.camera_opener(settings, args, clock), WatchSettings(),
                           clock=clock, mailbox=mailbox)
         session.subscribe(ConsoleReport(clock))
@@ -126,7 +124,6 @@ def run_command(args: argparse.Namespace) -> int:
     from ..control import serving
     from ..history import History, default_history_path
     from ..notify import EventNotifier, open_notifier
-    from ..pose import PoseEstimator
     from ..screenlock import ScreenLockWatch
     from ..tray import Tray, today_report_opener
 
@@ -146,7 +143,7 @@ def run_command(args: argparse.Namespace) -> int:
         tray: Tray | None = None
         try:
             # From here on a screen lock turns the camera off (after a first-run calibration, if one is under way).
-            with PoseEstimator(args.model) as estimator, ScreenLockWatch(mailbox.post, common.say):
+            with common.pose_estimator(args) as estimator, ScreenLockWatch(mailbox.post, common.say):
                 session = Session(estimator, common.camera_opener(settings, args, clock), settings.watch_settings(),
                                   baseline, clock=clock, mailbox=mailbox, schedule=settings.work_schedule())
                 how = "`posture-watch pause` pauses, `posture-watch quit` or Ctrl-C stops"
