@@ -2,7 +2,8 @@
 separately for the library's *tune* part (what thresholds were chosen on) and its *check* part (bodies and
 cameras no threshold was tuned on).
 
-    python benchmarks/accuracy.py [--samples DIR] [--json FILE] [--alert-after-1] [--jobs N] [CLIP ...]
+    python benchmarks/accuracy.py [--samples DIR] [--json FILE] [--alert-after-1] [--jobs N] [--model PATH]
+                                  [CLIP ...]
 
 The library is listed in samples/library.csv (clip, part, kind, body, camera geometry). Two kinds of clip:
 
@@ -29,10 +30,11 @@ import os
 import statistics
 import sys
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from posture_watch.core.baseline import CalibrationRefused
 from posture_watch.core.policy import PolicySettings
 from posture_watch.core.watcher import WatchSettings
 from posture_watch.pose import PoseEstimator
@@ -80,6 +82,7 @@ class ClipScore:
     shoulder_frames: int
     neck_errors: list[float]  # every scored frame's error, for pooling
     shoulder_errors: list[float]
+    refused: str | None = None  # why the clip's calibration was refused (then nothing was measured)
 
 
 def load_labels(path: Path) -> list[dict[str, str]]:
@@ -177,24 +180,31 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
-def replay_and_score(clip: Clip, alert_after: float) -> ClipScore:
+def replay_and_score(clip: Clip, alert_after: float, model: Path | None = None) -> ClipScore:
     settings = WatchSettings(PolicySettings(alert_after=alert_after, cooldown=COOLDOWN), break_after=None)
-    with PoseEstimator() as estimator:  # a fresh tracker per clip, as a fresh start of the program would have
-        report = replay(clip.video, CALIBRATE_FIRST, estimator, settings)
+    try:
+        with PoseEstimator(model) as estimator:  # a fresh tracker per clip, as a fresh start of the program has
+            report = replay(clip.video, CALIBRATE_FIRST, estimator, settings)
+    except CalibrationRefused as refused:
+        # A refused calibration measures nothing: every slouch counts as missed and every angle frame as lost.
+        empty = score(clip, load_labels(clip.labels), ReplayReport(str(clip.video), fps=1.0), alert_after)
+        return replace(empty, refused=str(refused))
     return score(clip, load_labels(clip.labels), report, alert_after)
 
 
 def run(folder: Path, names: list[str] | None = None, alert_after: float = 3.0,
-        kinds: tuple[str, ...] = ("scenario", "sweep"), jobs: int | None = None) -> dict[str, Any]:
+        kinds: tuple[str, ...] = ("scenario", "sweep"), jobs: int | None = None,
+        model: Path | None = None) -> dict[str, Any]:
     """Replay and score the library's clips, ``jobs`` at a time (default: one per usable core; the pose model
-    runs on one core, and each clip is replayed on its own, so the results do not depend on it)."""
+    runs on one core, and each clip is replayed on its own, so the results do not depend on it), with the
+    bundled pose model or ``model``."""
     clips = [clip for clip in library(folder, names or []) if clip.kind in kinds]
     jobs = jobs or len(os.sched_getaffinity(0))
     scores = []
     # spawn, not fork: the caller (a test session, say) may already hold threads and the pose runtime
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for clip, clip_score in zip(clips, pool.map(replay_and_score, clips, [alert_after] * len(clips)),
-                                    strict=True):
+        for clip, clip_score in zip(clips, pool.map(replay_and_score, clips, [alert_after] * len(clips),
+                                                    [model] * len(clips)), strict=True):
             scores.append(clip_score)
             print(f"  scored {clip.name}", file=sys.stderr)
     parts = {part: totals([s for s in scores if s.part == part]) for part in ("tune", "check")}
@@ -213,6 +223,7 @@ def totals(scores: list[ClipScore]) -> dict[str, Any]:
     sweeps = [s for s in scores if s.kind == "sweep"]
     return {
         "clips": len(scores),
+        "refused_calibrations": sum(s.refused is not None for s in scores),
         "episodes": sum(s.episodes for s in scores),
         "caught": sum(s.caught for s in scores),
         "false_alerts": sum(s.false_alerts for s in scores),
@@ -277,17 +288,21 @@ def main() -> int:
                     help="also replay the scenario clips at alert-after 1 s and print that table")
     ap.add_argument("--jobs", type=int, default=None, metavar="N",
                     help="clips replayed at once (default: one per usable core)")
+    ap.add_argument("--model", type=Path, default=None, metavar="PATH",
+                    help="another MediaPipe pose .task bundle (default: the bundled lite model, which the angle "
+                         "model was fitted on)")
     args = ap.parse_args()
     if args.jobs is not None and args.jobs < 1:
         ap.error("--jobs must be at least 1")
-    result = run(args.samples, args.names, jobs=args.jobs)
+    result = run(args.samples, args.names, jobs=args.jobs, model=args.model)
     if not result["clips"]:
         print(f"no labelled clips in {args.samples}", file=sys.stderr)
         return 1
     doc: dict[str, Any] = {"alert_after_3": result}
     print("Scenario clips, alert-after 3 s\n\n" + scenario_table(result) + "\n\nAngle sweep\n\n" + sweep_table(result))
     if args.alert_after_1:
-        quick = run(args.samples, args.names, alert_after=1.0, kinds=("scenario",), jobs=args.jobs)
+        quick = run(args.samples, args.names, alert_after=1.0, kinds=("scenario",), jobs=args.jobs,
+                    model=args.model)
         doc["alert_after_1"] = quick
         print("\nScenario clips, alert-after 1 s\n\n" + scenario_table(quick))
     args.json.write_text(json.dumps(doc, indent=1) + "\n")

@@ -8,6 +8,7 @@ every sweep (one body, one camera) and <= 3 degrees pooled, over frames whose tr
 
 from __future__ import annotations
 
+import statistics
 from pathlib import Path
 from typing import Any
 
@@ -94,3 +95,17 @@ def test_angles_hold_on_every_camera_and_body(result: dict[str, Any], angle: str
     assert not off, f"{angle} angle median error (degrees) above its limit: {off}"
     for part, totals in result["totals"].items():
         assert totals[f"{angle}_error_pooled_deg"] <= 3.0, f"{angle}, {part}: {totals}"
+
+
+def test_a_refused_calibration_scores_as_nothing_measured(empty_room: Path) -> None:
+    """A clip whose calibration the watcher refuses (here nobody is in view) counts against the model, not out of
+    the table: its slouch is missed and each angle frame is an error of the whole angle."""
+    labels = ROOT / "samples" / "render_hunch_male_monitor.labels.csv"
+    clip = accuracy.Clip("nobody", "check", "scenario", "", "", empty_room, labels)
+    scored = accuracy.replay_and_score(clip, alert_after=3.0)
+    assert scored.refused is not None and "person" in scored.refused
+    assert scored.episodes == 1 and scored.caught == 0
+    truth = [float(r["true_neck_deg"]) for r in accuracy.load_labels(labels) if r["event"] in accuracy.NECK_EVENTS
+             and r["true_neck_deg"] and float(r["true_neck_deg"]) >= accuracy.MIN_TRUE_ANGLE]
+    assert scored.neck_frames == len(truth) > 0
+    assert scored.neck_error_deg == round(statistics.median(truth), 2)

@@ -171,7 +171,8 @@ def test_a_model_that_is_not_a_bundle_is_refused(tmp_path: Path) -> None:
 
 def test_another_pose_model_runs_with_a_note(tmp_path: Path) -> None:
     """--model with the official full bundle replays, and says once that the angles were learned on the bundled
-    model (with the full one 15 of the library's sweeps read over 5 degrees off, against 3 with the bundled one)."""
+    model (with the full one 16 of the library's 111 sweeps read over 5 degrees off, against 3 with the bundled
+    one: benchmarks/accuracy_full.json)."""
     if not FULL_MODEL.exists():
         pytest.skip("the full model is not in ../shared/models beside this checkout")
     done = cli("replay", str(HUNCH), "--model", str(FULL_MODEL), "--alert-after", "2", "--json", config=tmp_path)
