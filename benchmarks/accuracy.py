@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import multiprocessing
 import os
@@ -167,7 +168,8 @@ def score(clip: Clip, labels: list[dict[str, str]], report: ReplayReport, alert_
     shoulder = angle_errors("true_shoulder_deg", "shoulder_angle_deg", SHOULDER_EVENTS)
     return ClipScore(
         clip=clip.name, part=clip.part, kind=clip.kind, body=clip.body, camera=clip.camera,
-        seconds=round(report.frames / report.fps, 1), episodes=len(runs), caught=caught, false_alerts=false_alerts,
+        seconds=round(report.frames / report.fps, 1) if report.frames else 0.0, episodes=len(runs), caught=caught,
+        false_alerts=false_alerts,
         state_accuracy=round(hits / scored, 4) if scored else None, scored_frames=scored,
         away_delay_s=round(max(delays), 2) if delays else None, departures=len(delays),
         neck_error_deg=_median(neck), neck_frames=len(neck),
@@ -187,7 +189,7 @@ def replay_and_score(clip: Clip, alert_after: float, model: Path | None = None) 
             report = replay(clip.video, CALIBRATE_FIRST, estimator, settings)
     except CalibrationRefused as refused:
         # A refused calibration measures nothing: every slouch counts as missed and every angle frame as lost.
-        empty = score(clip, load_labels(clip.labels), ReplayReport(str(clip.video), fps=1.0), alert_after)
+        empty = score(clip, load_labels(clip.labels), ReplayReport(str(clip.video)), alert_after)
         return replace(empty, refused=str(refused))
     return score(clip, load_labels(clip.labels), report, alert_after)
 
@@ -203,8 +205,8 @@ def run(folder: Path, names: list[str] | None = None, alert_after: float = 3.0,
     scores = []
     # spawn, not fork: the caller (a test session, say) may already hold threads and the pose runtime
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for clip, clip_score in zip(clips, pool.map(replay_and_score, clips, [alert_after] * len(clips),
-                                                    [model] * len(clips)), strict=True):
+        replay_one = functools.partial(replay_and_score, alert_after=alert_after, model=model)
+        for clip, clip_score in zip(clips, pool.map(replay_one, clips), strict=True):
             scores.append(clip_score)
             print(f"  scored {clip.name}", file=sys.stderr)
     parts = {part: totals([s for s in scores if s.part == part]) for part in ("tune", "check")}
