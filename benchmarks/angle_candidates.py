@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.accuracy import MIN_TRUE_ANGLE, NECK_EVENTS, SHOULDER_EVENTS
-from benchmarks.fit_angles import ROOT, fit, measured, samples, tune_clips
+from benchmarks.fit_angles import ROOT, default_cache, fit, measured, samples, tune_clips
 from posture_watch.core.angles import features
 from posture_watch.core.baseline import Baseline
 from posture_watch.core.metrics import BodyMetrics
@@ -91,8 +91,8 @@ def predict_one(fitted: Any, m: BodyMetrics, b: Baseline) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--samples", type=Path, default=ROOT / "samples", help="the library folder")
-    ap.add_argument("--cache", type=Path, default=Path("/tmp/posture-watch-fit"),
-                    help="the pose model's outputs per clip, shared with fit_angles.py")
+    ap.add_argument("--cache", type=Path, default=default_cache(None),
+                    help="the bundled pose model's outputs per clip, shared with fit_angles.py")
     args = ap.parse_args()
 
     with (args.samples / "library.csv").open(newline="") as fh:
@@ -101,7 +101,7 @@ def main() -> int:
     # (part, clip) -> the clip's scored frames for each angle, with the truth
     frames: dict[tuple[str, str], dict[str, list[tuple[Frame, float]]]] = {}
     for row in sweeps:
-        baseline, measurements = measured(args.samples, row["clip"], args.cache)
+        baseline, measurements = measured(args.samples, row["clip"], args.cache, None)
         scored: dict[str, list[tuple[Frame, float]]] = {"neck": [], "shoulder": []}
         for m, labels in measurements:
             for angle, events in (("neck", NECK_EVENTS), ("shoulder", SHOULDER_EVENTS)):
@@ -113,7 +113,7 @@ def main() -> int:
 
     model = load_angle_model()
     lens = {row["clip"]: float(row["hfov_deg"]) for row in sweeps}
-    training = {clip: samples(args.samples, clip, args.cache) for clip in tune_clips(args.samples)}
+    training = {clip: samples(args.samples, clip, args.cache, None) for clip in tune_clips(args.samples)}
     linear = {angle: fit_linear(list(training.values()), column)
               for angle, column in (("neck", 1), ("shoulder", 2))}
     candidates: dict[str, dict[str, Callable[[str, BodyMetrics, Baseline], float]]] = {

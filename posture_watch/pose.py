@@ -35,25 +35,42 @@ if TYPE_CHECKING:
 logging.getLogger("matplotlib").setLevel(logging.ERROR)
 
 BUNDLED_MODEL = "pose_landmarker_lite.task"
-ANGLE_MODEL = "angles.json"  # fitted on this pose model's landmarks by benchmarks/fit_angles.py
-MAX_ANGLE_MODEL_BYTES = 4 * 1024 * 1024
 BUNDLED_SHA256 = "59929e1d1ee95287735ddd833b19cf4ac46d29bc7afddbbf6753c459690d574a"
+# Each angle model is fitted on one pose model's landmarks (benchmarks/fit_angles.py), which differ enough between
+# pose models to cost degrees (README, "The full pose model"); a pose model is known by its bundle's sha256.
+ANGLE_MODELS = {BUNDLED_SHA256: "angles.json"}
+MAX_ANGLE_MODEL_BYTES = 4 * 1024 * 1024
 MAX_MODEL_BYTES = 256 * 1024 * 1024  # the heavy pose bundle is ~30 MB; a device like /dev/zero never ends
 
 
+def packaged(name: str) -> Path:
+    """A file of the package's models folder."""
+    return Path(str(resources.files("posture_watch") / "models" / name))
+
+
 def bundled_model_path() -> Path:
-    return Path(str(resources.files("posture_watch") / "models" / BUNDLED_MODEL))
+    return packaged(BUNDLED_MODEL)
 
 
-def load_angle_model() -> AngleModel:
-    """The neck and shoulder angle model shipped with the package (see core/angles.py)."""
-    path = Path(str(resources.files("posture_watch") / "models" / ANGLE_MODEL))
+def load_angle_model(pose_model_sha256: str = BUNDLED_SHA256) -> AngleModel:
+    """The neck and shoulder angle model fitted on this pose model's landmarks (see core/angles.py); for a pose
+    model none was fitted on, the bundled one's (`has_angle_model` tells which)."""
+    fitted_for = pose_model_sha256 if has_angle_model(pose_model_sha256) else BUNDLED_SHA256
+    path = packaged(ANGLE_MODELS[fitted_for])
     try:
-        return AngleModel.from_document(json.loads(read_limited(path, MAX_ANGLE_MODEL_BYTES)))
+        doc = json.loads(read_limited(path, MAX_ANGLE_MODEL_BYTES))
+        if not isinstance(doc, dict) or doc.get("pose_model_sha256") != fitted_for:
+            raise ValueError("it was not fitted on the pose model it is for")
+        return AngleModel.from_document(doc)
     except OSError as err:
         raise PostureWatchError(f"cannot read the angle model {shown(path)}: {err.strerror}") from None
     except (ValueError, RecursionError) as err:  # JSONDecodeError is a ValueError
         raise PostureWatchError(f"the angle model {shown(path)} is damaged ({err}): reinstall posture-watch") from None
+
+
+def has_angle_model(pose_model_sha256: str) -> bool:
+    """Whether an angle model was fitted on this pose model's landmarks."""
+    return pose_model_sha256 in ANGLE_MODELS
 
 
 def load_model(path: str | Path | None = None) -> bytes:
@@ -91,8 +108,10 @@ class PoseEstimator:
         from mediapipe.tasks.python import BaseOptions
         from mediapipe.tasks.python.vision import PoseLandmarker, PoseLandmarkerOptions, RunningMode
 
+        bundle = load_model(model)
+        self.model_sha256 = hashlib.sha256(bundle).hexdigest()  # which angle model fits its landmarks
         options = PoseLandmarkerOptions(
-            base_options=BaseOptions(model_asset_buffer=load_model(model)),
+            base_options=BaseOptions(model_asset_buffer=bundle),
             running_mode=RunningMode.VIDEO,
             num_poses=max_people,
             min_pose_detection_confidence=0.5,

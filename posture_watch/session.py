@@ -175,7 +175,7 @@ class Session:
         self.estimator = estimator
         self.open_camera = open_camera
         self.settings = settings
-        self.angles = angles or load_angle_model()
+        self.angles = angles or load_angle_model(estimator.model_sha256)
         self.watcher = None if baseline is None else Watcher(baseline, self.angles, settings)
         self.clock: Clock = clock or LiveClock()
         self.mailbox = mailbox or Mailbox()

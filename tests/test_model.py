@@ -1,16 +1,23 @@
-"""The bundled model: checked against its published sha256 on every load."""
+"""The pose models: the bundled one checked against its published sha256 on every load, another one by --model,
+and the angle model fitted on each one's landmarks."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from posture_watch import pose
+from posture_watch.core.angles import AngleModel
 from posture_watch.core.landmarks import LEFT_EAR, LEFT_SHOULDER, NOSE, RIGHT_EAR, RIGHT_SHOULDER
+from posture_watch.core.watcher import WatchSettings
 from posture_watch.errors import PostureWatchError
+from posture_watch.session import Session
 from posture_watch.sources import VideoFileSource
 
 
@@ -46,6 +53,9 @@ def test_another_bundle_can_be_used() -> None:
     for name, model in (("lite", None), ("full", FULL_MODEL)):
         with pose.PoseEstimator(model) as estimator:
             found[name] = estimator.observe(frame).poses
+            assert estimator.model_sha256 == hashlib.sha256(pose.load_model(model)).hexdigest()
+            session = Session(estimator, lambda interval: VideoFileSource(FIRST_FRAME_OF, interval), WatchSettings())
+            assert same_trees(session.angles, pose.load_angle_model(estimator.model_sha256))
     assert len(found["lite"]) == len(found["full"]) == 1
     lite, full = found["lite"][0], found["full"][0]
     assert (full.visibility[KEY_POINTS] > 0.9).all()
@@ -53,3 +63,35 @@ def test_another_bundle_can_be_used() -> None:
     # Within a tenth of the shoulder width (measured: at most 0.05), yet not the same numbers: another model ran.
     assert apart.max() < 0.1 * lite.shoulder_width, apart
     assert apart.max() > 1.0, apart
+
+
+def same_trees(a: AngleModel, b: AngleModel) -> bool:
+    return all(np.array_equal(getattr(x, part), getattr(y, part))
+               for x, y in ((a.neck, b.neck), (a.shoulder, b.shoulder)) for part in ("feature", "threshold", "leaf"))
+
+
+def shipped_angle_doc(sha256: str) -> dict[str, Any]:
+    return json.loads(pose.packaged(pose.ANGLE_MODELS[sha256]).read_text())
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    (None, "cannot read the angle model"),
+    (b"", "is damaged (Expecting value"),
+    (b"[]", "is damaged (it was not fitted on the pose model it is for)"),
+    # another pose model's file, or an old file without the pose model it was fitted on
+    (lambda: {**shipped_angle_doc(pose.BUNDLED_SHA256), "pose_model_sha256": "0" * 64},
+     "is damaged (it was not fitted on the pose model it is for)"),
+    (lambda: {k: v for k, v in shipped_angle_doc(pose.BUNDLED_SHA256).items() if k != "pose_model_sha256"},
+     "is damaged (it was not fitted on the pose model it is for)"),
+    (lambda: {**shipped_angle_doc(pose.BUNDLED_SHA256), "neck": None}, "is damaged (the angle model is incomplete"),
+])
+def test_a_damaged_angle_model_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  content: Any, said: str) -> None:
+    if callable(content):
+        content = json.dumps(content()).encode()
+    if content is not None:
+        (tmp_path / "angles.json").write_bytes(content)
+    monkeypatch.setattr(pose, "packaged", lambda name: tmp_path / name)
+    with pytest.raises(PostureWatchError) as err:
+        pose.load_angle_model()
+    assert said in str(err.value) and "\n" not in str(err.value)

@@ -126,12 +126,12 @@ OTHER_MODEL_NOTE = ("posture-watch: note: the neck and shoulder angles were lear
 
 
 def pose_estimator(args: argparse.Namespace) -> PoseEstimator:
-    """The pose model the user chose. A model other than the bundled one loads with a note, once it has loaded:
-    the angle model was fitted on the bundled one's landmarks (measured with the full model: README)."""
-    from ..pose import PoseEstimator  # here, as in the commands, so that commands that run no model start fast
+    """The pose model the user chose. One that no angle model was fitted on loads with a note, once it has loaded
+    (how much that costs was measured with the full model on the lite model's angles: README)."""
+    from ..pose import PoseEstimator, has_angle_model  # here, so that commands that run no model start fast
 
     estimator = PoseEstimator(args.model)
-    if args.model is not None:
+    if not has_angle_model(estimator.model_sha256):
         say(OTHER_MODEL_NOTE)
     return estimator
 
