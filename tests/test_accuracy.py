@@ -26,13 +26,16 @@ ROOT = Path(__file__).resolve().parent.parent
 # first two suggested were missing, and tune cameras drawn at random over the whole range, did not move them.
 NOT_MET_DEG = {
     # the same body's shoulder landmarks rise 35 % less for the same shrug here than seen from narrow_far
-    ("shoulder", "f_heavy/mid"): 7.4,
+    ("shoulder", "f_heavy/mid"): 7.2,
     ("shoulder", "f_old_short/monitor_eye"): 6.0,
     # the shortest body under a wide lens 22 cm above her eyes and 49 cm away: at a 25-30 deg hunch her head
     # covers her shoulders and the pose model loses her (a lost frame counts as the whole angle); a 10 deg hunch
-    # reads 22, a 20 deg shrug 10
-    ("neck", "f_old_short/wide_above_close_turned"): 7.6,
-    ("shoulder", "f_old_short/wide_above_close_turned"): 8.9,
+    # reads 21, a 20 deg shrug 10
+    ("neck", "f_old_short/wide_above_close_turned"): 7.4,
+    ("shoulder", "f_old_short/wide_above_close_turned"): 8.7,
+    # the first check round's neck miss: 5.4, then 4.94 with the fourth round's tune cameras, 5.08 refitted without
+    # two frames whose sides were swapped; a refit moves a sweep by a few tenths
+    ("neck", "m_tall_muscular/wide_low_turned"): 5.1,
 }
 
 

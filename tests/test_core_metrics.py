@@ -136,8 +136,12 @@ def test_figures_arms_up_or_a_hand_at_the_face() -> None:
     (4.0, 1.9, False),  # ears on top of each other: the head seen from the side
     (float("nan"), 2.0, False),
     (200.0, float("nan"), False),
+    (-200.0, -100.0, False),  # left and right swapped: the model saw a back, or swapped sides for a frame
+    (-200.0, 100.0, False),
+    (200.0, -100.0, False),
 ])
-def test_collapsed_shoulders_or_ears_cannot_be_measured(shoulders: float, ears: float, measurable: bool) -> None:
+def test_collapsed_or_swapped_shoulders_or_ears_cannot_be_measured(shoulders: float, ears: float,
+                                                                   measurable: bool) -> None:
     pose = drawn({LEFT_SHOULDER: (320.0 + shoulders / 2, 400.0), RIGHT_SHOULDER: (320.0 - shoulders / 2, 400.0),
                   LEFT_EAR: (320.0 + ears / 2, 300.0), RIGHT_EAR: (320.0 - ears / 2, 300.0)})
     assert (measure(pose) is not None) is measurable

@@ -73,13 +73,19 @@ class BodyMetrics:
 
 
 def measure(pose: Pose) -> BodyMetrics | None:
-    """The metrics of one pose, or None when the shoulders or ears collapse onto each other (not measurable)."""
+    """The metrics of one pose, or None when the shoulders or ears collapse onto each other or are swapped (not
+    measurable)."""
     xy = pose.xy
     left_ear, right_ear = xy[LEFT_EAR], xy[RIGHT_EAR]
     left_sh, right_sh = xy[LEFT_SHOULDER], xy[RIGHT_SHOULDER]
     ws = float(np.linalg.norm(left_sh - right_sh))
     we = float(np.linalg.norm(left_ear - right_ear))
     if not (ws >= MIN_SHOULDER_WIDTH_PX and we >= MIN_EAR_WIDTH_PX):  # NaN fails too
+        return None
+    # MediaPipe names left and right by how the body looks: a person facing the camera has their left shoulder and
+    # ear on the image's right. The other way round, the model saw a back, or swapped sides for one frame (the
+    # full model did under a beard), and both lines' angles jump by 180 degrees: nothing to measure.
+    if not (left_sh[0] > right_sh[0] and left_ear[0] > right_ear[0]):
         return None
     ear_mid = (left_ear + right_ear) / 2
     sh_mid = (left_sh + right_sh) / 2
