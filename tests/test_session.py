@@ -291,8 +291,8 @@ def test_the_replay_report_collects_every_frame_and_the_alert(estimator: PoseEst
     assert 0 < steady["width"] <= quality["limits"]["width"] == 0.08
     assert 0 < quality["head_tilt_sd_deg"] == round(report.baseline.sd("head_roll_deg"), 2)
     assert quality["head_tilt_sd_deg"] <= quality["limits"]["head_tilt_sd_deg"] == 3
-    assert f"(steady within ±{max(steady['neck_deg'], steady['shoulder_deg']):.1f}° and " in (
-        timeline_text(report).splitlines()[0])
+    wobble = max(report.baseline.steadiness.neck_deg, report.baseline.steadiness.shoulder_deg)  # not rounded twice
+    assert f"(steady within ±{wobble:.1f}° and " in timeline_text(report).splitlines()[0]
 
 
 def test_a_quit_stops_a_replay(estimator: PoseEstimator) -> None:
