@@ -22,15 +22,20 @@ class Check:
 
 
 def check_model(model: Path | None) -> Check:
-    from .pose import PoseEstimator
+    """Loads the pose model, and the angle model that goes with it."""
+    from .pose import PoseEstimator, has_angle_model, load_angle_model
 
     try:
         started = time.perf_counter()
-        PoseEstimator(model).close()
+        with PoseEstimator(model) as estimator:
+            loaded_ms = 1000 * (time.perf_counter() - started)
+        load_angle_model(estimator.model_sha256)
     except PostureWatchError as err:
         return Check(False, "pose model", str(err))
     which = shown(model) if model else "bundled lite model, sha256 verified"
-    return Check(True, "pose model", f"{which}, loads in {1000 * (time.perf_counter() - started):.0f} ms")
+    angles = ("angles learned on its landmarks" if has_angle_model(estimator.model_sha256)
+              else "no angles learned on its landmarks: they read less accurately")
+    return Check(True, "pose model", f"{which}, loads in {loaded_ms:.0f} ms, {angles}")
 
 
 def check_camera(open_source: Callable[[], FrameSource]) -> Check:

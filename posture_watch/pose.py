@@ -36,9 +36,11 @@ logging.getLogger("matplotlib").setLevel(logging.ERROR)
 
 BUNDLED_MODEL = "pose_landmarker_lite.task"
 BUNDLED_SHA256 = "59929e1d1ee95287735ddd833b19cf4ac46d29bc7afddbbf6753c459690d574a"
+# Google's official "full" bundle: not shipped (the lite one is), but its angle model is, for `--model`.
+FULL_SHA256 = "4eaa5eb7a98365221087693fcc286334cf0858e2eb6e15b506aa4a7ecdcec4ad"
 # Each angle model is fitted on one pose model's landmarks (benchmarks/fit_angles.py), which differ enough between
 # pose models to cost degrees (README, "The full pose model"); a pose model is known by its bundle's sha256.
-ANGLE_MODELS = {BUNDLED_SHA256: "angles.json"}
+ANGLE_MODELS = {BUNDLED_SHA256: "angles.json", FULL_SHA256: "angles_full.json"}
 MAX_ANGLE_MODEL_BYTES = 4 * 1024 * 1024
 MAX_MODEL_BYTES = 256 * 1024 * 1024  # the heavy pose bundle is ~30 MB; a device like /dev/zero never ends
 

@@ -18,6 +18,7 @@ import pytest
 from posture_watch.cli.common import OTHER_MODEL_NOTE
 from posture_watch.core.advice import FIXES, TITLES
 from posture_watch.offline import unavailable_reason
+from tests.test_model import FULL_MODEL
 
 pytestmark = pytest.mark.slow  # every test here runs the command line in a subprocess
 
@@ -155,7 +156,7 @@ def test_doctor_reports_every_check(tmp_path: Path) -> None:
     assert [label for _, label, _ in checks] == ["pose model", "camera", "notifications", "baseline", "settings",
                                                  "autostart", "network"], done.stdout
     model, camera, notifications, baseline, _, _, network = checks
-    assert model[0] == "ok" and "sha256 verified" in model[2]
+    assert model[0] == "ok" and "sha256 verified" in model[2] and model[2].endswith("angles learned on its landmarks")
     assert camera[0] == "PROBLEM" and "cannot open camera 7" in camera[2]
     assert notifications[0] == "PROBLEM" and notifications[2].endswith("alerts will be printed to the terminal")
     assert baseline[0] == "PROBLEM" and "calibrate" in baseline[2]
@@ -168,6 +169,16 @@ def test_a_model_that_is_not_a_bundle_is_refused(tmp_path: Path) -> None:
     fake = tmp_path / "model.task"
     fake.write_text("not a model")
     one_clear_line(cli("replay", str(HUNCH), "--model", str(fake), config=tmp_path), "not a MediaPipe .task bundle")
+
+
+def test_the_full_pose_model_runs_with_its_own_angles(tmp_path: Path) -> None:
+    """--model with Google's official full bundle replays with the angle model fitted on its landmarks: no note."""
+    if not FULL_MODEL.exists():
+        pytest.skip("the full model is not in ../shared/models beside this checkout")
+    done = cli("replay", str(HUNCH), "--model", str(FULL_MODEL), "--alert-after", "2", "--json", config=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    assert json.loads(done.stdout)["alerts"], "the hunch alerts with the full model too"
 
 
 def test_another_pose_model_runs_with_a_note(tmp_path: Path) -> None:
@@ -183,6 +194,9 @@ def test_another_pose_model_runs_with_a_note(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == OTHER_MODEL_NOTE
     assert json.loads(done.stdout)["alerts"]
+    doctor = cli("doctor", "--model", str(other), "--camera", "7", config=tmp_path)
+    assert f"pose model: {other}, loads in " in doctor.stdout
+    assert "no angles learned on its landmarks: they read less accurately" in doctor.stdout
     bundled = cli("replay", str(HUNCH), "--json", config=tmp_path)
     assert bundled.returncode == 0 and "note:" not in bundled.stderr, bundled.stderr
 

@@ -3,7 +3,6 @@ and the angle model fitted on each one's landmarks."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -50,12 +49,12 @@ def test_another_bundle_can_be_used() -> None:
     source.close()
     assert frame is not None
     found = {}
-    for name, model in (("lite", None), ("full", FULL_MODEL)):
+    for name, model, sha256 in (("lite", None, pose.BUNDLED_SHA256), ("full", FULL_MODEL, pose.FULL_SHA256)):
         with pose.PoseEstimator(model) as estimator:
             found[name] = estimator.observe(frame).poses
-            assert estimator.model_sha256 == hashlib.sha256(pose.load_model(model)).hexdigest()
+            assert estimator.model_sha256 == sha256
             session = Session(estimator, lambda interval: VideoFileSource(FIRST_FRAME_OF, interval), WatchSettings())
-            assert same_trees(session.angles, pose.load_angle_model(estimator.model_sha256))
+            assert same_trees(session.angles, pose.load_angle_model(sha256))
     assert len(found["lite"]) == len(found["full"]) == 1
     lite, full = found["lite"][0], found["full"][0]
     assert (full.visibility[KEY_POINTS] > 0.9).all()
@@ -63,6 +62,13 @@ def test_another_bundle_can_be_used() -> None:
     # Within a tenth of the shoulder width (measured: at most 0.05), yet not the same numbers: another model ran.
     assert apart.max() < 0.1 * lite.shoulder_width, apart
     assert apart.max() > 1.0, apart
+
+
+def test_each_pose_model_has_angles_learned_on_its_own_landmarks() -> None:
+    lite, full = pose.load_angle_model(pose.BUNDLED_SHA256), pose.load_angle_model(pose.FULL_SHA256)
+    assert not same_trees(lite, full)
+    assert not pose.has_angle_model("0" * 64)
+    assert same_trees(pose.load_angle_model("0" * 64), lite)  # another pose model: the bundled one's, with a note
 
 
 def same_trees(a: AngleModel, b: AngleModel) -> bool:
@@ -78,9 +84,8 @@ def shipped_angle_doc(sha256: str) -> dict[str, Any]:
     (None, "cannot read the angle model"),
     (b"", "is damaged (Expecting value"),
     (b"[]", "is damaged (it was not fitted on the pose model it is for)"),
-    # another pose model's file, or an old file without the pose model it was fitted on
-    (lambda: {**shipped_angle_doc(pose.BUNDLED_SHA256), "pose_model_sha256": "0" * 64},
-     "is damaged (it was not fitted on the pose model it is for)"),
+    # the two files swapped, or an old file without the pose model it was fitted on
+    (lambda: shipped_angle_doc(pose.FULL_SHA256), "is damaged (it was not fitted on the pose model it is for)"),
     (lambda: {k: v for k, v in shipped_angle_doc(pose.BUNDLED_SHA256).items() if k != "pose_model_sha256"},
      "is damaged (it was not fitted on the pose model it is for)"),
     (lambda: {**shipped_angle_doc(pose.BUNDLED_SHA256), "neck": None}, "is damaged (the angle model is incomplete"),

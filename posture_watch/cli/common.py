@@ -116,13 +116,15 @@ def setting(path: str) -> Callable[[str], object]:
 def model_options() -> argparse.ArgumentParser:
     group = argparse.ArgumentParser(add_help=False)
     group.add_argument("--model", type=Path, metavar="PATH",
-                       help="another MediaPipe pose .task bundle (default: the bundled lite model, which the neck "
-                            "and shoulder angles were learned on: with another one they read less accurately)")
+                       help="another MediaPipe pose .task bundle (default: the bundled lite model). The neck and "
+                            "shoulder angles are learned on each pose model's own landmarks: on the bundled one "
+                            "and on Google's official full one (pose_landmarker_full.task); with any other they "
+                            "read less accurately")
     return group
 
 
-OTHER_MODEL_NOTE = ("posture-watch: note: the neck and shoulder angles were learned on the bundled lite model's "
-                    "landmarks; with another pose model they read less accurately")
+OTHER_MODEL_NOTE = ("posture-watch: note: the neck and shoulder angles were learned on the landmarks of the bundled "
+                    "lite model and Google's full one, not this one; with it they read less accurately")
 
 
 def pose_estimator(args: argparse.Namespace) -> PoseEstimator:
