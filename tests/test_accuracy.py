@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from benchmarks import accuracy
+from tests.test_model import FULL_MODEL
 
 pytestmark = pytest.mark.slow  # replays every labelled clip through the model: about three minutes on 2 cores
 
@@ -112,3 +113,17 @@ def test_a_refused_calibration_scores_as_nothing_measured(empty_room: Path) -> N
              and r["true_neck_deg"] and float(r["true_neck_deg"]) >= accuracy.MIN_TRUE_ANGLE]
     assert scored.neck_frames == len(truth) > 0
     assert scored.neck_error_deg == round(statistics.median(truth), 2)
+
+
+def test_the_full_pose_model_reads_the_views_the_lite_one_gets_wrong() -> None:
+    """With its own angle model, Google's full pose model keeps the shortest body in view under the close, high
+    camera (the lite model loses her: 7.4 and 8.7 degrees) and reads the heavy woman's shrug from `mid` (lite: 7.2).
+    Each is held to its measured error +0.5 (benchmarks/accuracy_full.json), like the check sweeps named above."""
+    if not FULL_MODEL.exists():
+        pytest.skip("the full model is not in ../shared/models beside this checkout")
+    measured = {"sweep/f_old_short_wide_above_close_turned": (5.3, 2.9), "sweep/f_heavy_mid": (2.2, 1.7)}
+    result = accuracy.run(ROOT / "samples", names=list(measured), kinds=("sweep",), model=FULL_MODEL)
+    for clip in result["clips"]:
+        neck, shoulder = measured[clip["clip"]]
+        assert clip["neck_error_deg"] <= neck + 0.5 and clip["shoulder_error_deg"] <= shoulder + 0.5, clip
+    assert len(result["clips"]) == 2
