@@ -43,7 +43,7 @@ from benchmarks.fit_angles import ROOT, default_cache, fit, measured, samples, t
 from posture_watch.core.angles import features
 from posture_watch.core.baseline import Baseline
 from posture_watch.core.metrics import BodyMetrics
-from posture_watch.pose import load_angle_model
+from posture_watch.pose import BUNDLED_SHA256, load_angle_model
 
 Frame = tuple[BodyMetrics, Baseline]
 
@@ -91,7 +91,7 @@ def predict_one(fitted: Any, m: BodyMetrics, b: Baseline) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--samples", type=Path, default=ROOT / "samples", help="the library folder")
-    ap.add_argument("--cache", type=Path, default=default_cache(None),
+    ap.add_argument("--cache", type=Path, default=default_cache(BUNDLED_SHA256),
                     help="the bundled pose model's outputs per clip, shared with fit_angles.py")
     args = ap.parse_args()
 

@@ -41,6 +41,7 @@ from posture_watch.core.angles import FEATURES, AngleModel, TreeEnsemble, featur
 from posture_watch.core.baseline import Baseline, CalibrationRefused, baseline_from_observations
 from posture_watch.core.landmarks import Observation, Pose, main_person
 from posture_watch.core.metrics import BodyMetrics, measure
+from posture_watch.errors import PostureWatchError
 from posture_watch.pose import ANGLE_MODELS, PoseEstimator, load_model
 from posture_watch.sources import VideoFileSource
 
@@ -171,9 +172,9 @@ def export(model: Any) -> dict[str, Any]:
             "leaf": [[round(float(v), 6) for v in row] for row in leaf]}
 
 
-def default_cache(model: Path | None) -> Path:
+def default_cache(pose_model_sha256: str) -> Path:
     """Where the pose model's outputs are cached: a folder per pose model, named by its bundle's sha256."""
-    return Path("/tmp/posture-watch-fit") / hashlib.sha256(load_model(model)).hexdigest()[:16]
+    return Path("/tmp/posture-watch-fit") / pose_model_sha256[:16]
 
 
 def main() -> int:
@@ -183,11 +184,14 @@ def main() -> int:
     ap.add_argument("--out", type=Path, help="default: the package's file for that pose model")
     ap.add_argument("--cache", type=Path, help="default: /tmp/posture-watch-fit/<the bundle's sha256>")
     args = ap.parse_args()
-    pose_sha256 = hashlib.sha256(load_model(args.model)).hexdigest()
+    try:
+        pose_sha256 = hashlib.sha256(load_model(args.model)).hexdigest()
+    except PostureWatchError as err:
+        ap.error(str(err))
     if args.out is None and pose_sha256 not in ANGLE_MODELS:
         ap.error(f"{args.model} is not a pose model posture_watch.pose.ANGLE_MODELS names: give --out")
     out = args.out or ROOT / "posture_watch" / "models" / ANGLE_MODELS[pose_sha256]
-    cache = args.cache or default_cache(args.model)
+    cache = args.cache or default_cache(pose_sha256)
     tune = tune_clips(args.samples)
     # The pose model runs on one core: one clip per usable core (spawned: the pose runtime holds threads).
     with ProcessPoolExecutor(len(os.sched_getaffinity(0)), mp_context=multiprocessing.get_context("spawn")) as pool:
