@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,20 @@ def test_a_damaged_bundled_model_is_refused(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.setattr(pose, "bundled_model_path", lambda: copy)
     with pytest.raises(PostureWatchError, match=r"damaged .*reinstall"):
         pose.load_model()
+
+
+@pytest.mark.slow  # a fresh Python process
+def test_loading_the_model_leaves_pyplot_out_and_the_report_still_gets_it() -> None:
+    """MediaPipe imports matplotlib.pyplot for drawing helpers posture-watch never calls (half a second of CPU at
+    every start); a stand-in takes its place while MediaPipe loads and is gone after, in a fresh process."""
+    script = ("import sys\n"
+              "from posture_watch.pose import PoseEstimator\n"
+              "PoseEstimator().close()\n"
+              "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot was imported'\n"
+              "import matplotlib.pyplot as plt\n"
+              "assert callable(plt.figure), 'the stand-in stayed'\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 FULL_MODEL = Path(__file__).resolve().parents[2] / "shared" / "models" / "pose_landmarker_full.task"
