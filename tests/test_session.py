@@ -303,20 +303,26 @@ def test_a_quit_stops_a_replay(estimator: PoseEstimator) -> None:
     assert stop.value.reason == "SIGINT"
 
 
-@pytest.mark.slow  # eight replays of the whole clip, each with a fresh model
+@pytest.fixture(scope="module")
+def undisturbed_replay() -> ReplayReport:
+    """The clip replayed with nobody pressing anything, with a fresh model (a fresh tracker: the same landmarks
+    as each replay it is compared with)."""
+    with PoseEstimator() as fresh:
+        return replay(HUNCH, BASELINE, fresh, QUICK)
+
+
+@pytest.mark.slow  # five replays of the whole clip, each with a fresh model
 @pytest.mark.parametrize("command", [Snooze(), TakeBreak(), Pause(), Recalibrate(2.0)])
-def test_a_replay_cannot_be_held_and_runs_to_its_end(command: Command) -> None:
+def test_a_replay_cannot_be_held_and_runs_to_its_end(command: Command, undisturbed_replay: ReplayReport) -> None:
     """`replay --notify` shows the alert's Snooze and break buttons: a press used to hold the replay forever (its
     time moves only with its frames, which the hold stopped)."""
-    mailbox, replies = Mailbox(), []
+    undisturbed, mailbox, replies = undisturbed_replay, Mailbox(), []
 
     def press_on_alert(event: Event) -> None:  # on the session's thread: the reply is read once the replay ended
         if isinstance(event, AlertRaised):
             replies.append(Future())
             mailbox.put_back([(command, replies[-1])])
 
-    with PoseEstimator() as fresh:  # a fresh tracker each, so that both replays see the same landmarks
-        undisturbed = replay(HUNCH, BASELINE, fresh, QUICK)
     with PoseEstimator() as fresh:
         done: list[ReplayReport] = []
         replaying = threading.Thread(target=lambda: done.append(
