@@ -425,4 +425,6 @@ def test_resuming_tries_a_waiting_camera_at_once(estimator: PoseEstimator, basel
             resumed = time.monotonic()
             session.mailbox.request(Resume())
             events.wait_for_camera("back")
-            assert time.monotonic() - resumed < 1.0
+            # well before the 5 s retry; not 1 s, which a worker sharing both cores with the library's replay
+            # (pytest -n auto) overran by 0.2 s
+            assert time.monotonic() - resumed < 3.0
