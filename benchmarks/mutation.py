@@ -59,8 +59,9 @@ def core_test_files(tests: Path) -> list[str]:
 def setup_cfg(test_files: list[str]) -> str:
     lines = "\n".join(f"    {f}" for f in test_files)
     skipped = "\n".join(f"    {CORE}/{name}" for name in NOT_MUTATED)
+    # -n0: mutmut runs its own jobs; the suite's `-n auto` (pyproject addopts) would start workers for each mutant.
     return (f"[mutmut]\nsource_paths = posture_watch\nonly_mutate = {CORE}/*\ndo_not_mutate =\n{skipped}\n"
-            f"pytest_add_cli_args_test_selection =\n{lines}\n")
+            f"pytest_add_cli_args =\n    -n0\npytest_add_cli_args_test_selection =\n{lines}\n")
 
 
 def checkout_commit() -> str:

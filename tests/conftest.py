@@ -97,6 +97,14 @@ def dunst_server(private_bus: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 
 
 @pytest.fixture(scope="session")
+def hunch_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The hunch clip as this test process's own camera. A clip open as a camera is locked exclusively, as a
+    webcam is, and pytest's workers (`-n auto`) run test files side by side: each worker needs its own camera."""
+    folder = tmp_path_factory.mktemp("camera")
+    return Path(shutil.copy(Path(__file__).resolve().parent.parent / "samples" / "hunch_slow.mp4", folder))
+
+
+@pytest.fixture(scope="session")
 def empty_room(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 3 s clip of the samples' empty room: nobody to calibrate on."""
     import cv2

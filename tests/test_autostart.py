@@ -76,14 +76,14 @@ def test_enable_status_disable(xdg_env: dict[str, str], tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_the_login_entry_starts_a_working_watcher(xdg_env: dict[str, str], tmp_path: Path) -> None:
+def test_the_login_entry_starts_a_working_watcher(hunch_camera: Path, xdg_env: dict[str, str], tmp_path: Path) -> None:
     """The entry `enable` wrote, started by GLib's desktop-entry launcher: a real watcher answers on its socket."""
     if not shutil.which("gio"):
         pytest.skip("needs gio (Debian package libglib2.0-bin)")
     config, runtime = Path(xdg_env["POSTURE_WATCH_CONFIG_DIR"]), tmp_path / "run"
     config.mkdir()
     shutil.copy(BASELINE, config / "baseline.json")
-    (config / "config.toml").write_text(f'schema = 1\n[watch]\ncamera = "{HUNCH}"\nnotifier = "none"\n')
+    (config / "config.toml").write_text(f'schema = 1\n[watch]\ncamera = "{hunch_camera}"\nnotifier = "none"\n')
     env = {**xdg_env, "POSTURE_WATCH_RUNTIME_DIR": str(runtime)}
     assert posture_watch("autostart", "enable", env=env).returncode == 0
     entry = tmp_path / "xdg" / "autostart" / "posture-watch.desktop"
@@ -110,7 +110,7 @@ def test_the_login_entry_starts_a_working_watcher(xdg_env: dict[str, str], tmp_p
         if Path(f"/proc/{pid}").exists():
             os.kill(pid, 9)
     text = (tmp_path / "launched.log").read_text()
-    assert f"Watching ({HUNCH})" in text and "Stopped (posture-watch quit)." in text, text
+    assert f"Watching ({hunch_camera})" in text and "Stopped (posture-watch quit)." in text, text
 
 
 @pytest.mark.slow

@@ -24,9 +24,9 @@ def test_every_clip_has_a_loadable_baseline(name: str) -> None:
 
 
 @pytest.mark.slow
-def test_committed_baseline_matches_a_fresh_calibration(tmp_path: Path) -> None:
+def test_committed_baseline_matches_a_fresh_calibration(hunch_camera: Path, tmp_path: Path) -> None:
     fresh = tmp_path / "fresh.json"
-    done = subprocess.run([sys.executable, "-m", "posture_watch", "calibrate", "--camera", "samples/hunch_slow.mp4",
+    done = subprocess.run([sys.executable, "-m", "posture_watch", "calibrate", "--camera", str(hunch_camera),
                            "--seconds", "2", "--output", str(fresh)], cwd=ROOT, capture_output=True, text=True,
                           timeout=120, env={**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(tmp_path)})
     assert done.returncode == 0, done.stderr

@@ -193,10 +193,10 @@ def test_a_missing_clip_as_camera_is_said_at_once(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow  # the command line in a subprocess
-def test_desktop_notifier_without_dbus_is_refused_before_calibrating(tmp_path: Path) -> None:
+def test_desktop_notifier_without_dbus_is_refused_before_calibrating(hunch_camera: Path, tmp_path: Path) -> None:
     env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(tmp_path),
            "DBUS_SESSION_BUS_ADDRESS": f"unix:path={tmp_path / 'no-bus'}"}
-    done = subprocess.run([sys.executable, "-m", "posture_watch", "run", "--camera", str(HUNCH), "--notifier",
+    done = subprocess.run([sys.executable, "-m", "posture_watch", "run", "--camera", str(hunch_camera), "--notifier",
                            "desktop"], capture_output=True, text=True, env=env, cwd=ROOT, timeout=60)
     one_clear_line(done, "desktop notifications unavailable: cannot connect to the D-Bus session bus")
     assert not (tmp_path / "baseline.json").exists()  # no calibration happened

@@ -52,7 +52,7 @@ def posture_watch(*args: str, env: dict[str, str], timeout: float = 60) -> subpr
                           timeout=timeout, cwd=ROOT)
 
 
-def start_run(env: dict[str, str], log: Path, clip: Path = HUNCH) -> subprocess.Popen[bytes]:
+def start_run(env: dict[str, str], log: Path, clip: Path) -> subprocess.Popen[bytes]:
     """`run` on a clip standing in for the camera. A clip, like a camera, is busy while another run holds it: a
     test beside the module's watcher gives its run a copy."""
     with log.open("w") as err:
@@ -87,7 +87,7 @@ def stop(process: subprocess.Popen[Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def watcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watcher]:
+def watcher(tmp_path_factory: pytest.TempPathFactory, hunch_camera: Path) -> Iterator[Watcher]:
     folder = tmp_path_factory.mktemp("control")
     config, runtime = folder / "config", folder / "run"
     config.mkdir()
@@ -99,7 +99,7 @@ def watcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watcher]:
     env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(config), "POSTURE_WATCH_RUNTIME_DIR": str(runtime)}
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
 
-    crashed = start_run(env, folder / "crashed.log")
+    crashed = start_run(env, folder / "crashed.log", hunch_camera)
     try:
         wait_until_watching(crashed, runtime, folder / "crashed.log")
     finally:
@@ -108,7 +108,7 @@ def watcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Watcher]:
     assert (runtime / control.SOCKET_NAME).exists()
     status_after_crash = posture_watch("status", env=env)
 
-    process = start_run(env, folder / "run.log")
+    process = start_run(env, folder / "run.log", hunch_camera)
     try:
         wait_until_watching(process, runtime, folder / "run.log")
         yield Watcher(process, folder / "run.log", env, runtime, crashed.pid, status_after_crash)
@@ -160,7 +160,7 @@ def test_the_socket_and_its_folder_are_private(watcher: Watcher) -> None:
     assert (watcher.runtime / control.LOCK_NAME).read_text() == f"{watcher.process.pid}\n"
 
 
-def test_status_reports_the_running_watcher(watcher: Watcher) -> None:
+def test_status_reports_the_running_watcher(hunch_camera: Path, watcher: Watcher) -> None:
     # Today's tally counts the time between samples, so it is empty until the second sample.
     wait_for(lambda: sum(status(watcher)["today"].values()) > 0, "a sample counted in today's tally")
     doc = status(watcher)
@@ -170,7 +170,7 @@ def test_status_reports_the_running_watcher(watcher: Watcher) -> None:
     assert doc["baseline"]["samples"] > 0 and doc["holds"] == []
     # The settings file's break reminder (7 min), counted from the first sample a few seconds ago.
     assert 5 * 60 < seconds_from_now(doc["break_due"]) <= 7 * 60
-    assert not camera_released(HUNCH)
+    assert not camera_released(hunch_camera)
 
     text = posture_watch("status", env=watcher.env)
     assert text.returncode == 0, text.stderr
@@ -181,10 +181,10 @@ def test_status_reports_the_running_watcher(watcher: Watcher) -> None:
     assert "last alert: none yet" in lines or any(line.startswith("last alert: ") for line in lines)
 
 
-def test_pause_closes_the_camera_and_resume_opens_it(watcher: Watcher) -> None:
+def test_pause_closes_the_camera_and_resume_opens_it(hunch_camera: Path, watcher: Watcher) -> None:
     done = posture_watch("pause", env=watcher.env)
     assert (done.returncode, done.stdout) == (0, "paused until resumed\n"), done.stderr
-    assert camera_released(HUNCH)  # closed before the answer came back
+    assert camera_released(hunch_camera)  # closed before the answer came back
     doc = status(watcher)
     assert doc["phase"] == "paused" and doc["camera"] == "closed"
     assert doc["holds"] == [{"reason": "paused", "until": None}]
@@ -194,11 +194,11 @@ def test_pause_closes_the_camera_and_resume_opens_it(watcher: Watcher) -> None:
     done = posture_watch("resume", env=watcher.env)
     assert (done.returncode, done.stdout) == (0, "resumed\n"), done.stderr
     wait_for(lambda: status(watcher)["camera"] == "open", "watching again")
-    assert not camera_released(HUNCH)
+    assert not camera_released(hunch_camera)
     assert posture_watch("resume", env=watcher.env).stdout == "not paused\n"
 
 
-def test_timed_pause_snooze_and_break(watcher: Watcher) -> None:
+def test_timed_pause_snooze_and_break(hunch_camera: Path, watcher: Watcher) -> None:
     for args, answer, reason, seconds in [(("pause", "45s"), "paused for 45 s", "paused", 45),
                                           (("snooze", "30m"), "snoozed for 30 min", "snoozed", 1800),
                                           (("break",), "enjoy the break: alerts resume in 10 min", "break", 600),
@@ -206,7 +206,7 @@ def test_timed_pause_snooze_and_break(watcher: Watcher) -> None:
                                            3600)]:
         done = posture_watch(*args, env=watcher.env)
         assert (done.returncode, done.stdout) == (0, f"{answer}\n"), done.stderr
-        assert camera_released(HUNCH)
+        assert camera_released(hunch_camera)
         doc = status(watcher)
         assert doc["camera"] == "closed" and [hold["reason"] for hold in doc["holds"]] == [reason]
         assert seconds - 10 < seconds_from_now(doc["holds"][0]["until"]) <= seconds
@@ -262,8 +262,8 @@ def test_a_status_request_in_the_protocol(watcher: Watcher) -> None:
     assert doc["ok"] is True and doc["version"] == 1 and doc["status"]["pid"] == watcher.process.pid
 
 
-def test_a_second_run_is_refused_with_the_pid_of_the_first(watcher: Watcher) -> None:
-    done = posture_watch("run", "--camera", str(HUNCH), env=watcher.env)
+def test_a_second_run_is_refused_with_the_pid_of_the_first(hunch_camera: Path, watcher: Watcher) -> None:
+    done = posture_watch("run", "--camera", str(hunch_camera), env=watcher.env)
     assert done.returncode == 1
     assert done.stderr == (f"posture-watch: another watcher is already running (PID {watcher.process.pid}); "
                            "`posture-watch status` shows how it is doing, `posture-watch quit` stops it\n")
@@ -287,14 +287,14 @@ def test_recalibrate_measures_a_new_baseline(watcher: Watcher) -> None:
     assert after["phase"] == "watching"
 
 
-def test_quit_stops_the_run_and_removes_the_socket(watcher: Watcher) -> None:
+def test_quit_stops_the_run_and_removes_the_socket(hunch_camera: Path, watcher: Watcher) -> None:
     done = posture_watch("quit", env=watcher.env)
     assert (done.returncode, done.stdout) == (0, "stopping\n"), done.stderr
     assert watcher.process.wait(20) == 0
     assert watcher.stderr().rstrip().splitlines()[-1] == "Stopped (posture-watch quit)."
     assert "Traceback" not in watcher.stderr()
     assert not (watcher.runtime / control.SOCKET_NAME).exists()
-    assert camera_released(HUNCH)
+    assert camera_released(hunch_camera)
     gone = posture_watch("status", env=watcher.env)
     assert (gone.returncode, gone.stderr) == (1, "posture-watch: no watcher is running (start one with "
                                                  "`posture-watch run`)\n")
@@ -433,13 +433,14 @@ def test_outside_working_hours_the_camera_stays_closed(tmp_path: Path) -> None:
         f'schema = 1\n[schedule]\nworking_days = "{",".join(d for i, d in enumerate(days) if i != today)}"\n')
     env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(config), "POSTURE_WATCH_RUNTIME_DIR": str(tmp_path / "run")}
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
-    process = start_run(env, tmp_path / "run.log", shutil.copy(HUNCH, tmp_path / "camera.mp4"))
+    camera = Path(shutil.copy(HUNCH, tmp_path / "camera.mp4"))
+    process = start_run(env, tmp_path / "run.log", camera)
     try:
         wait_for(lambda: "quiet hours: camera off" in (tmp_path / "run.log").read_text(), "quiet", START_TIMEOUT_S)
         doc = control.request("status", folder=tmp_path / "run")["status"]
         assert doc["holds"] == [{"reason": "quiet_hours", "until": None}] and doc["camera"] == "closed"
         assert doc["today"] == {"upright": 0.0, "slouching": 0.0, "away": 0.0, "uncertain": 0.0}
-        assert camera_released(HUNCH)
+        assert camera_released(camera)
         resumed = control.request("resume", folder=tmp_path / "run")  # quiet hours are not the user's pause
         assert resumed["message"] == "not paused" and control.request("status", folder=tmp_path / "run")[
             "status"]["camera"] == "closed"

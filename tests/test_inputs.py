@@ -304,14 +304,15 @@ def test_a_folder_the_user_chose_keeps_its_mode(own_config_dir: Path, tmp_path: 
     assert not own_config_dir.exists()
 
 
-def test_a_clip_too_long_to_hold_as_a_camera_is_refused_and_released(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_clip_too_long_to_hold_as_a_camera_is_refused_and_released(monkeypatch: pytest.MonkeyPatch,
+                                                                       hunch_camera: Path) -> None:
     """An hour-long recording as `--camera` would take gigabytes: the limit (512 MB) is lowered here to the
     sample clip's size so that the test does not need such a file."""
     import fcntl
 
     from posture_watch import sources
 
-    clip = Path(__file__).resolve().parent.parent / "samples" / "hunch_slow.mp4"
+    clip = hunch_camera
     monkeypatch.setattr(sources, "MAX_CLIP_BYTES", 2 * 2**20)
     with pytest.raises(PostureWatchError, match="too long to play as a camera"):
         sources.PacedClipSource(clip)

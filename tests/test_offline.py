@@ -160,13 +160,15 @@ def in_trap(prefix: list[str], commands: list[list[str]], config: Path) -> dict:
 
 
 @pytest.mark.slow
-def test_no_command_reaches_the_network(namespace: list[str], short_clip: Path, tmp_path: Path) -> None:
+def test_no_command_reaches_the_network(hunch_camera: Path, namespace: list[str], short_clip: Path,
+                                        tmp_path: Path) -> None:
     """replay, calibrate, run and doctor each load the pose model; MediaPipe's logger tries to upload when a
     model is closed (and a minute into a longer run), and must get nowhere."""
     pw = [sys.executable, "-m", "posture_watch"]
     report = in_trap(namespace, [
         [*pw, "replay", str(HUNCH), "--json"],
-        [*pw, "calibrate", "--camera", str(HUNCH), "--seconds", "2", "--output", str(tmp_path / "baseline.json")],
+        [*pw, "calibrate", "--camera", str(hunch_camera), "--seconds", "2", "--output",
+         str(tmp_path / "baseline.json")],
         [*pw, "run", "--camera", str(short_clip), "--baseline", str(HUNCH_BASELINE), "--notifier", "none"],
         [*pw, "doctor", "--camera", str(short_clip)],
     ], tmp_path)

@@ -72,11 +72,11 @@ INVALID = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("case", INVALID)
-def test_run_refuses_an_invalid_file_with_one_line_per_problem(tmp_path: Path, case: str) -> None:
+def test_run_refuses_an_invalid_file_with_one_line_per_problem(hunch_camera: Path, tmp_path: Path, case: str) -> None:
     text, expected = INVALID[case]
     path = write(tmp_path, text)
     before = path.read_bytes()
-    done = cli("run", "--camera", str(HUNCH), "--notifier", "none", config=tmp_path)
+    done = cli("run", "--camera", str(hunch_camera), "--notifier", "none", config=tmp_path)
     assert done.returncode == 1, done.stderr
     lines = done.stderr.splitlines()
     assert len(lines) == len(expected), done.stderr  # one line per problem, nothing else
@@ -97,9 +97,9 @@ def test_missing_schema_is_a_problem_of_the_whole_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_unreadable_settings_are_one_line(tmp_path: Path) -> None:
+def test_unreadable_settings_are_one_line(hunch_camera: Path, tmp_path: Path) -> None:
     (tmp_path / "config.toml").mkdir()
-    done = cli("run", "--camera", str(HUNCH), config=tmp_path)
+    done = cli("run", "--camera", str(hunch_camera), config=tmp_path)
     assert done.returncode == 1 and done.stderr.splitlines() == [
         f"posture-watch: the settings file {tmp_path / 'config.toml'} is a folder, not a file"]
 
@@ -131,8 +131,8 @@ def test_flag_overrides_file_overrides_default(tmp_path: Path, monkeypatch: pyte
 
 
 @pytest.mark.slow
-def test_a_flag_the_running_watcher_cannot_take_is_refused(tmp_path: Path) -> None:
-    done = cli("run", "--cooldown", "2", "--camera", str(HUNCH), config=tmp_path)
+def test_a_flag_the_running_watcher_cannot_take_is_refused(hunch_camera: Path, tmp_path: Path) -> None:
+    done = cli("run", "--cooldown", "2", "--camera", str(hunch_camera), config=tmp_path)
     assert done.returncode == 2
     assert done.stderr.splitlines() == ["posture-watch run: error: argument --cooldown: must be from 15 to 86400 "
                                         "seconds, not 2 (see posture-watch run --help)"]

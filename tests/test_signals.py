@@ -195,9 +195,10 @@ def config_files(config: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("name", STOPS)
-def test_run_stops_while_loading_the_model(spawn: Spawn, tmp_path: Path, strace: str, name: str) -> None:
+def test_run_stops_while_loading_the_model(hunch_camera: Path, spawn: Spawn, tmp_path: Path, strace: str,
+                                           name: str) -> None:
     """A first run (no baseline) stopped during the model's loading stops before the camera is opened."""
-    run = spawn(["run", "--camera", str(HUNCH), "--notifier", "none"], tmp_path / "config",
+    run = spawn(["run", "--camera", str(hunch_camera), "--notifier", "none"], tmp_path / "config",
                 hold(strace, "openat", tmp_path / "strace.log", bundled_model_path()))
     signal_while_loading(run, name)
     code, _, lines = run.finish()
@@ -207,8 +208,8 @@ def test_run_stops_while_loading_the_model(spawn: Spawn, tmp_path: Path, strace:
 
 
 @pytest.mark.parametrize("name", STOPS)
-def test_run_stops_while_calibrating(spawn: Spawn, tmp_path: Path, name: str) -> None:
-    run = spawn(["run", "--camera", str(HUNCH), "--loop", "--notifier", "none"], tmp_path)
+def test_run_stops_while_calibrating(hunch_camera: Path, spawn: Spawn, tmp_path: Path, name: str) -> None:
+    run = spawn(["run", "--camera", str(hunch_camera), "--loop", "--notifier", "none"], tmp_path)
     run.wait_for("Calibrating: sit upright")
     run.send(name)
     code, _, lines = run.finish()
@@ -218,8 +219,9 @@ def test_run_stops_while_calibrating(spawn: Spawn, tmp_path: Path, name: str) ->
 
 @pytest.mark.parametrize("name", STOPS)
 @pytest.mark.parametrize("phase", ["watching", "paused"])
-def test_run_stops_while_watching_or_paused(spawn: Spawn, tmp_path: Path, phase: str, name: str) -> None:
-    run = spawn(["run", "--camera", str(HUNCH), "--loop", "--notifier", "none", "--baseline", str(BASELINE)],
+def test_run_stops_while_watching_or_paused(hunch_camera: Path, spawn: Spawn, tmp_path: Path, phase: str,
+                                            name: str) -> None:
+    run = spawn(["run", "--camera", str(hunch_camera), "--loop", "--notifier", "none", "--baseline", str(BASELINE)],
                 tmp_path)
     run.wait_for("Watching (")
     if phase == "paused":
@@ -230,11 +232,12 @@ def test_run_stops_while_watching_or_paused(spawn: Spawn, tmp_path: Path, phase:
     assert_clean(code, lines, 0, f"Stopped ({name}).")
 
 
-def test_run_keeps_a_complete_baseline_when_stopped_while_saving_it(spawn: Spawn, tmp_path: Path, strace: str) -> None:
+def test_run_keeps_a_complete_baseline_when_stopped_while_saving_it(hunch_camera: Path, spawn: Spawn, tmp_path: Path,
+                                                                    strace: str) -> None:
     """SIGTERM while the first-run baseline is being saved (held just before its rename into place): the save
     completes, then the watcher stops."""
     config = tmp_path / "config"
-    run = spawn(["run", "--camera", str(HUNCH), "--loop", "--notifier", "none"], config,
+    run = spawn(["run", "--camera", str(hunch_camera), "--loop", "--notifier", "none"], config,
                 hold(strace, "rename", tmp_path / "strace.log", when="enter"))
     wait_until(lambda: any(name.endswith(".tmp") for name in config_files(config)), "the baseline is being saved")
     run.send("SIGTERM")
@@ -248,8 +251,9 @@ def test_run_keeps_a_complete_baseline_when_stopped_while_saving_it(spawn: Spawn
     assert renames == 1, "the held system call was the baseline's rename, and only that"
 
 
-def test_sigusr1_while_loading_is_a_pause_once_watching(spawn: Spawn, tmp_path: Path, strace: str) -> None:
-    run = spawn(["run", "--camera", str(HUNCH), "--loop", "--notifier", "none", "--baseline", str(BASELINE)],
+def test_sigusr1_while_loading_is_a_pause_once_watching(hunch_camera: Path, spawn: Spawn, tmp_path: Path,
+                                                        strace: str) -> None:
+    run = spawn(["run", "--camera", str(hunch_camera), "--loop", "--notifier", "none", "--baseline", str(BASELINE)],
                 tmp_path / "config", hold(strace, "openat", tmp_path / "strace.log", bundled_model_path()))
     signal_while_loading(run, "SIGUSR1")
     run.wait_for("paused: camera off until resumed")
@@ -260,8 +264,8 @@ def test_sigusr1_while_loading_is_a_pause_once_watching(spawn: Spawn, tmp_path: 
     assert_clean(code, lines, 0, "Stopped (SIGTERM).")
 
 
-def test_sigusr1_while_calibrating_is_a_pause_after_it(spawn: Spawn, tmp_path: Path) -> None:
-    run = spawn(["run", "--camera", str(HUNCH), "--loop", "--notifier", "none"], tmp_path)
+def test_sigusr1_while_calibrating_is_a_pause_after_it(hunch_camera: Path, spawn: Spawn, tmp_path: Path) -> None:
+    run = spawn(["run", "--camera", str(hunch_camera), "--loop", "--notifier", "none"], tmp_path)
     run.wait_for("Calibrating: sit upright")
     run.send("SIGUSR1")
     run.wait_for("paused: camera off until resumed")
@@ -273,8 +277,8 @@ def test_sigusr1_while_calibrating_is_a_pause_after_it(spawn: Spawn, tmp_path: P
     assert load_baseline(tmp_path / "baseline.json").samples >= 3
 
 
-def test_sigusr1_while_watching_pauses_and_resumes(spawn: Spawn, tmp_path: Path) -> None:
-    run = spawn(["run", "--camera", str(HUNCH), "--loop", "--notifier", "none", "--baseline", str(BASELINE)],
+def test_sigusr1_while_watching_pauses_and_resumes(hunch_camera: Path, spawn: Spawn, tmp_path: Path) -> None:
+    run = spawn(["run", "--camera", str(hunch_camera), "--loop", "--notifier", "none", "--baseline", str(BASELINE)],
                 tmp_path)
     run.wait_for("Watching (")
     for _ in range(2):
@@ -288,11 +292,12 @@ def test_sigusr1_while_watching_pauses_and_resumes(spawn: Spawn, tmp_path: Path)
     assert sum("paused over" in line for line in lines) == 2
 
 
-def test_watching_is_said_when_a_camera_busy_at_start_comes_back(spawn: Spawn, tmp_path: Path) -> None:
-    held = os.open(HUNCH, os.O_RDONLY)
+def test_watching_is_said_when_a_camera_busy_at_start_comes_back(hunch_camera: Path, spawn: Spawn,
+                                                                 tmp_path: Path) -> None:
+    held = os.open(hunch_camera, os.O_RDONLY)
     fcntl.flock(held, fcntl.LOCK_EX)  # another program has the camera
     try:
-        run = spawn(["run", "--camera", str(HUNCH), "--loop", "--notifier", "none", "--baseline", str(BASELINE)],
+        run = spawn(["run", "--camera", str(hunch_camera), "--loop", "--notifier", "none", "--baseline", str(BASELINE)],
                     tmp_path)
         run.wait_for("camera busy")
     finally:
@@ -309,11 +314,12 @@ def test_watching_is_said_when_a_camera_busy_at_start_comes_back(spawn: Spawn, t
 
 
 @pytest.mark.parametrize("name", STOPS)
-def test_calibrate_stops_with_130_and_keeps_the_old_baseline(spawn: Spawn, tmp_path: Path, name: str) -> None:
+def test_calibrate_stops_with_130_and_keeps_the_old_baseline(hunch_camera: Path, spawn: Spawn, tmp_path: Path,
+                                                             name: str) -> None:
     output = tmp_path / "baseline.json"
     shutil.copy(BASELINE, output)
     before = output.read_bytes()
-    cal = spawn(["calibrate", "--camera", str(HUNCH), "--seconds", "10", "--output", str(output)], tmp_path)
+    cal = spawn(["calibrate", "--camera", str(hunch_camera), "--seconds", "10", "--output", str(output)], tmp_path)
     cal.wait_for("Calibrating: sit upright")
     cal.send(name)
     code, _, lines = cal.finish()
@@ -321,8 +327,8 @@ def test_calibrate_stops_with_130_and_keeps_the_old_baseline(spawn: Spawn, tmp_p
     assert output.read_bytes() == before and config_files(tmp_path) == ["baseline.json"]
 
 
-def test_calibrate_stops_with_130_while_loading(spawn: Spawn, tmp_path: Path, strace: str) -> None:
-    cal = spawn(["calibrate", "--camera", str(HUNCH)], tmp_path / "config",
+def test_calibrate_stops_with_130_while_loading(hunch_camera: Path, spawn: Spawn, tmp_path: Path, strace: str) -> None:
+    cal = spawn(["calibrate", "--camera", str(hunch_camera)], tmp_path / "config",
                 hold(strace, "openat", tmp_path / "strace.log", bundled_model_path()))
     signal_while_loading(cal, "SIGTERM")
     code, _, lines = cal.finish()
@@ -330,8 +336,8 @@ def test_calibrate_stops_with_130_while_loading(spawn: Spawn, tmp_path: Path, st
     assert not any(line.startswith("Calibrating") for line in lines)  # the camera was never opened
 
 
-def test_calibrate_ignores_sigusr1(spawn: Spawn, tmp_path: Path) -> None:
-    cal = spawn(["calibrate", "--camera", str(HUNCH), "--seconds", "2"], tmp_path)
+def test_calibrate_ignores_sigusr1(hunch_camera: Path, spawn: Spawn, tmp_path: Path) -> None:
+    cal = spawn(["calibrate", "--camera", str(hunch_camera), "--seconds", "2"], tmp_path)
     cal.wait_for("Calibrating: sit upright")
     cal.send("SIGUSR1")  # was fatal (exit 138)
     code, _, lines = cal.finish()
@@ -353,8 +359,8 @@ def test_replay_stops_with_130_and_prints_no_partial_report(spawn: Spawn, tmp_pa
     assert out == ""
 
 
-def test_doctor_stops_with_130(spawn: Spawn, tmp_path: Path, strace: str) -> None:
-    doc = spawn(["doctor", "--camera", str(HUNCH)], tmp_path / "config",
+def test_doctor_stops_with_130(hunch_camera: Path, spawn: Spawn, tmp_path: Path, strace: str) -> None:
+    doc = spawn(["doctor", "--camera", str(hunch_camera)], tmp_path / "config",
                 hold(strace, "openat", tmp_path / "strace.log", bundled_model_path()))
     signal_while_loading(doc, "SIGTERM")
     code, out, lines = doc.finish()
@@ -379,14 +385,14 @@ def estimator() -> Iterator[PoseEstimator]:
         yield pose
 
 
-def session_with_signals(estimator: PoseEstimator, with_baseline: bool) -> tuple[Session, list[Event]]:
+def session_with_signals(camera: Path, estimator: PoseEstimator, with_baseline: bool) -> tuple[Session, list[Event]]:
     from posture_watch.cli.common import stop_on_signals
 
     mailbox, clock = Mailbox(), LiveClock()
     stop_on_signals(mailbox, pause_toggle=True)
 
     def open_camera(interval: float) -> PacedClipSource:
-        return PacedClipSource(HUNCH, interval, loop=True, clock_origin=clock.origin)
+        return PacedClipSource(camera, interval, loop=True, clock_origin=clock.origin)
 
     session = Session(estimator, open_camera, WatchSettings(), load_baseline(BASELINE) if with_baseline else None,
                       clock=clock, mailbox=mailbox)
@@ -401,19 +407,20 @@ def kill_self(name: str) -> None:
 
 @pytest.mark.usefixtures("signals_restored")
 @pytest.mark.parametrize("phase", ["calibrating", "watching", "paused"])
-def test_the_camera_is_released_when_a_signal_stops_the_session(estimator: PoseEstimator, phase: str) -> None:
-    session, events = session_with_signals(estimator, with_baseline=phase != "calibrating")
+def test_the_camera_is_released_when_a_signal_stops_the_session(hunch_camera: Path, estimator: PoseEstimator,
+                                                                phase: str) -> None:
+    session, events = session_with_signals(hunch_camera, estimator, with_baseline=phase != "calibrating")
 
     stop_on = {"calibrating": CalibrationStarted, "watching": Sampled}.get(phase)
 
     def on_event(event: Event) -> None:
-        assert not camera_free(HUNCH) or not isinstance(event, Sampled | CalibrationStarted)  # held while used
+        assert not camera_free(hunch_camera) or not isinstance(event, Sampled | CalibrationStarted)  # held while used
         if stop_on is not None and isinstance(event, stop_on):
             kill_self("SIGTERM")
         elif phase == "paused" and isinstance(event, Sampled) and not any(isinstance(e, Paused) for e in events):
             kill_self("SIGUSR1")
         elif phase == "paused" and isinstance(event, CameraChanged) and event.status == "closed":
-            assert camera_free(HUNCH)  # closed by the pause, before any stop
+            assert camera_free(hunch_camera)  # closed by the pause, before any stop
             kill_self("SIGHUP")
 
     session.subscribe(on_event)
@@ -422,13 +429,14 @@ def test_the_camera_is_released_when_a_signal_stops_the_session(estimator: PoseE
             session.calibrate(5.0)
     else:
         assert session.run() == ("SIGHUP" if phase == "paused" else "SIGTERM")
-    assert camera_free(HUNCH)
+    assert camera_free(hunch_camera)
 
 
-def test_a_status_request_during_the_first_calibration_is_answered(estimator: PoseEstimator) -> None:
+def test_a_status_request_during_the_first_calibration_is_answered(hunch_camera: Path,
+                                                                   estimator: PoseEstimator) -> None:
     """It raised 'no baseline yet' out of the calibration, which ended the first run."""
     mailbox, clock = Mailbox(), LiveClock()
-    session = Session(estimator, lambda interval: PacedClipSource(HUNCH, interval, clock_origin=clock.origin),
+    session = Session(estimator, lambda interval: PacedClipSource(hunch_camera, interval, clock_origin=clock.origin),
                       WatchSettings(), clock=clock, mailbox=mailbox)
     replies: list[Reply] = []
     asking = threading.Thread(target=lambda: replies.append(mailbox.request(GetStatus())))

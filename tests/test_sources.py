@@ -30,8 +30,8 @@ def test_file_source_interval_skips_frames() -> None:
     assert source.frames_read == 300  # read through, but only 20 were converted
 
 
-def test_paced_source_delivers_at_camera_pace_and_adapts_its_interval() -> None:
-    source = PacedClipSource(CLIP, interval=0.5, fps=30, size=(320, 240))
+def test_paced_source_delivers_at_camera_pace_and_adapts_its_interval(hunch_camera: Path) -> None:
+    source = PacedClipSource(hunch_camera, interval=0.5, fps=30, size=(320, 240))
     started = time.monotonic()
     times = []
     for frame in source:
@@ -48,8 +48,8 @@ def test_paced_source_delivers_at_camera_pace_and_adapts_its_interval() -> None:
     assert elapsed == pytest.approx(times[-1], abs=0.3)  # real time, not as fast as possible
 
 
-def test_closing_a_paced_source_stops_it_at_once() -> None:
-    source = PacedClipSource(CLIP, interval=5.0, loop=True)
+def test_closing_a_paced_source_stops_it_at_once(hunch_camera: Path) -> None:
+    source = PacedClipSource(hunch_camera, interval=5.0, loop=True)
     frames = iter(source)
     next(frames)
     source.close()

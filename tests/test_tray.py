@@ -136,8 +136,9 @@ def sni_watcher(private_bus: str) -> Iterator[subprocess.Popen[str]]:
     stop_process(proc)
 
 
-def test_the_tray_menu_drives_the_session(private_bus: str, xvfb_display: str, sni_watcher: subprocess.Popen[str],
-                                         private_data_dir: Path, tmp_path: Path) -> None:
+def test_the_tray_menu_drives_the_session(hunch_camera: Path, private_bus: str, xvfb_display: str,
+                                         sni_watcher: subprocess.Popen[str], private_data_dir: Path,
+                                         tmp_path: Path) -> None:
     # Earlier today, in the history: what "Open today's report" shows.
     record(private_data_dir / "history.sqlite3", a_session(), datetime.now().astimezone() - timedelta(hours=1))
     opened = tmp_path / "opened.txt"
@@ -147,7 +148,7 @@ def test_the_tray_menu_drives_the_session(private_bus: str, xvfb_display: str, s
     env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(tmp_path), "BROWSER": str(browser), "NO_AT_BRIDGE": "1"}
     # A copy: the menu's Recalibrate keeps the new baseline where the watcher's came from.
     baseline = shutil.copy(ROOT / "calibration" / "hunch_slow.json", tmp_path / "baseline.json")
-    proc = subprocess.Popen([sys.executable, "-m", "posture_watch", "run", "--camera", str(CLIP), "--loop",
+    proc = subprocess.Popen([sys.executable, "-m", "posture_watch", "run", "--camera", str(hunch_camera), "--loop",
                              "--baseline", str(baseline), "--notifier", "none"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=ROOT)
@@ -207,10 +208,10 @@ def test_the_tray_menu_drives_the_session(private_bus: str, xvfb_display: str, s
         proc.stderr.close()
 
 
-def test_without_a_tray_host_it_says_so_once_and_watches_on(private_bus: str, xvfb_display: str,
+def test_without_a_tray_host_it_says_so_once_and_watches_on(hunch_camera: Path, private_bus: str, xvfb_display: str,
                                                              tmp_path: Path) -> None:
     env = {**os.environ, "POSTURE_WATCH_CONFIG_DIR": str(tmp_path), "NO_AT_BRIDGE": "1"}
-    done = subprocess.run([sys.executable, "-m", "posture_watch", "run", "--camera", str(CLIP), "--fps", "30",
+    done = subprocess.run([sys.executable, "-m", "posture_watch", "run", "--camera", str(hunch_camera), "--fps", "30",
                            "--baseline", str(ROOT / "calibration" / "hunch_slow.json"), "--notifier", "none"],
                           stdin=subprocess.DEVNULL, capture_output=True, text=True, env=env, cwd=ROOT, timeout=120)
     assert done.returncode == 0, done.stderr
