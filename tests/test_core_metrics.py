@@ -147,6 +147,15 @@ def test_collapsed_or_swapped_shoulders_or_ears_cannot_be_measured(shoulders: fl
     assert (measure(pose) is not None) is measurable
 
 
+@pytest.mark.parametrize(("left", "right"), [(LEFT_SHOULDER, RIGHT_SHOULDER), (LEFT_EAR, RIGHT_EAR)])
+def test_a_pair_straight_above_one_another_cannot_be_measured(left: int, right: int) -> None:
+    """Far enough apart, but neither side on the image's right of the other: not a body facing the camera."""
+    points = {LEFT_SHOULDER: (420.0, 400.0), RIGHT_SHOULDER: (220.0, 400.0),
+              LEFT_EAR: (370.0, 300.0), RIGHT_EAR: (270.0, 300.0)}
+    points[left] = (points[right][0], points[right][1] - 50.0)
+    assert measure(drawn(points)) is None
+
+
 def test_main_person_is_the_one_nearest_the_calibrated_spot_side_to_side() -> None:
     """The user calibrated left of the middle; another person as near, in the middle, is not the user."""
     user, other = figure(shift_x=-220), figure()
