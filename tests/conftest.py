@@ -17,6 +17,7 @@ from tests.desktop import (
     start_notification_server,
     xvfb,
 )
+from tests.emulated_camera import HUNCH
 
 
 @pytest.fixture(autouse=True)
@@ -100,8 +101,7 @@ def dunst_server(private_bus: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
 def hunch_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The hunch clip as this test process's own camera. A clip open as a camera is locked exclusively, as a
     webcam is, and pytest's workers (`-n auto`) run test files side by side: each worker needs its own camera."""
-    folder = tmp_path_factory.mktemp("camera")
-    return Path(shutil.copy(Path(__file__).resolve().parent.parent / "samples" / "hunch_slow.mp4", folder))
+    return Path(shutil.copy(HUNCH, tmp_path_factory.mktemp("camera")))
 
 
 @pytest.fixture(scope="session")

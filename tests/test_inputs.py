@@ -312,11 +312,10 @@ def test_a_clip_too_long_to_hold_as_a_camera_is_refused_and_released(monkeypatch
 
     from posture_watch import sources
 
-    clip = hunch_camera
     monkeypatch.setattr(sources, "MAX_CLIP_BYTES", 2 * 2**20)
     with pytest.raises(PostureWatchError, match="too long to play as a camera"):
-        sources.PacedClipSource(clip)
-    fd = os.open(clip, os.O_RDONLY)
+        sources.PacedClipSource(hunch_camera)
+    fd = os.open(hunch_camera, os.O_RDONLY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # the clip-camera's lock was let go
     finally:
