@@ -3,7 +3,7 @@ separately for the library's *tune* part (what thresholds were chosen on) and it
 cameras no threshold was tuned on).
 
     python benchmarks/accuracy.py [--samples DIR] [--json FILE] [--alert-after-1] [--jobs N] [--model PATH]
-                                  [CLIP ...]
+                                  [--run-pace] [CLIP ...]
 
 The library is listed in samples/library.csv (clip, part, kind, body, camera geometry). Two kinds of clip:
 
@@ -18,6 +18,12 @@ The library is listed in samples/library.csv (clip, part, kind, body, camera geo
 
 Settings: each clip calibrates on its first 2 s; alert-after 3 s (and, with --alert-after-1, a second table at
 1 s, where only what a posture looks like can tell a glance or a stretch from a hunch); cooldown 10 s.
+
+Every frame is analysed 1/8 s after the one before, as `replay` does; `posture-watch run` samples a webcam every
+0.2 s while calibrating and every 1.5 s after. MediaPipe tracks and smooths the landmarks between frames by their
+timestamps, so their spacing changes what it returns. --run-pace scores the sweeps with the pose model seeing
+their frames as far apart as `run` samples: their poses are held still, so that is a person holding each pose
+twelve times as long, sampled as `run` samples them.
 """
 
 from __future__ import annotations
@@ -35,11 +41,16 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from posture_watch.core.baseline import CalibrationRefused
+from posture_watch.core.landmarks import Pose
 from posture_watch.core.policy import PolicySettings
+from posture_watch.core.thresholds import STEADY_INTERVAL_S
 from posture_watch.core.watcher import WatchSettings
 from posture_watch.pose import PoseEstimator
 from posture_watch.replay import ReplayReport, replay
+from posture_watch.session import CALIBRATION_INTERVAL_S
 
 ROOT = Path(__file__).resolve().parent.parent
 CALIBRATE_FIRST = 2.0
@@ -182,21 +193,42 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 2) if values else None
 
 
-def replay_and_score(clip: Clip, alert_after: float, model: Path | None = None) -> ClipScore:
+class RunPacedEstimator(PoseEstimator):
+    """The pose model, told that a clip's frames are as far apart as `posture-watch run` samples a webcam: every
+    CALIBRATION_INTERVAL_S over the calibration, every STEADY_INTERVAL_S after it. Only the model's timestamps
+    change; the watcher keeps the clip's own time."""
+
+    def __init__(self, model: Path | None, frame_s: float) -> None:
+        super().__init__(model)
+        self.calibration_frames = round(CALIBRATE_FIRST / frame_s)
+        self.frame_s = frame_s
+
+    def detect(self, image_bgr: np.ndarray, t: float) -> list[Pose]:
+        frame = round(t / self.frame_s)
+        calibrating = min(frame, self.calibration_frames - 1)
+        paced = calibrating * CALIBRATION_INTERVAL_S + (frame - calibrating) * STEADY_INTERVAL_S
+        return super().detect(image_bgr, paced)
+
+
+def replay_and_score(clip: Clip, alert_after: float, model: Path | None = None, run_pace: bool = False) -> ClipScore:
+    """`run_pace`: the pose model sees the frames as far apart as `run` samples them (RunPacedEstimator)."""
     settings = WatchSettings(PolicySettings(alert_after=alert_after, cooldown=COOLDOWN), break_after=None)
+    labels = load_labels(clip.labels)
     try:
-        with PoseEstimator(model) as estimator:  # a fresh tracker per clip, as a fresh start of the program has
+        # A fresh tracker per clip, as a fresh start of the program has.
+        with (RunPacedEstimator(model, float(labels[1]["t"]) - float(labels[0]["t"])) if run_pace
+              else PoseEstimator(model)) as estimator:
             report = replay(clip.video, CALIBRATE_FIRST, estimator, settings)
     except CalibrationRefused as refused:
         # A refused calibration measures nothing: every slouch counts as missed and every angle frame as lost.
-        empty = score(clip, load_labels(clip.labels), ReplayReport(str(clip.video)), alert_after)
+        empty = score(clip, labels, ReplayReport(str(clip.video)), alert_after)
         return replace(empty, refused=str(refused))
-    return score(clip, load_labels(clip.labels), report, alert_after)
+    return score(clip, labels, report, alert_after)
 
 
 def run(folder: Path, names: list[str] | None = None, alert_after: float = 3.0,
         kinds: tuple[str, ...] = ("scenario", "sweep"), jobs: int | None = None,
-        model: Path | None = None) -> dict[str, Any]:
+        model: Path | None = None, run_pace: bool = False) -> dict[str, Any]:
     """Replay and score the library's clips, ``jobs`` at a time (default: one per usable core; the pose model
     runs on one core, and each clip is replayed on its own, so the results do not depend on it), with the
     bundled pose model or ``model``."""
@@ -205,12 +237,15 @@ def run(folder: Path, names: list[str] | None = None, alert_after: float = 3.0,
     scores = []
     # spawn, not fork: the caller (a test session, say) may already hold threads and the pose runtime
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        replay_one = functools.partial(replay_and_score, alert_after=alert_after, model=model)
+        replay_one = functools.partial(replay_and_score, alert_after=alert_after, model=model, run_pace=run_pace)
         for clip, clip_score in zip(clips, pool.map(replay_one, clips), strict=True):
             scores.append(clip_score)
             print(f"  scored {clip.name}", file=sys.stderr)
     parts = {part: totals([s for s in scores if s.part == part]) for part in ("tune", "check")}
-    return {"settings": {"calibrate_first_s": CALIBRATE_FIRST, "alert_after_s": alert_after, "cooldown_s": COOLDOWN},
+    pace = ({"model_frame_spacing_s": {"calibrating": CALIBRATION_INTERVAL_S, "after": STEADY_INTERVAL_S}}
+            if run_pace else {})
+    return {"settings": {"calibrate_first_s": CALIBRATE_FIRST, "alert_after_s": alert_after, "cooldown_s": COOLDOWN,
+                         **pace},
             # The per-frame errors make the pooled medians above; the clips keep their own medians only.
             "clips": [{k: v for k, v in asdict(s).items() if k not in ("neck_errors", "shoulder_errors")}
                       for s in scores],
@@ -293,15 +328,26 @@ def main() -> int:
     ap.add_argument("--model", type=Path, default=None, metavar="PATH",
                     help="another MediaPipe pose .task bundle (default: the bundled lite model, which the angle "
                          "model was fitted on)")
+    ap.add_argument("--run-pace", action="store_true",
+                    help=f"score the sweeps only, the pose model seeing their frames as far apart as `run` samples "
+                         f"({CALIBRATION_INTERVAL_S:g} s while calibrating, then {STEADY_INTERVAL_S:g} s); writes "
+                         "benchmarks/accuracy_run_pace.json unless --json is given")
     args = ap.parse_args()
     if args.jobs is not None and args.jobs < 1:
         ap.error("--jobs must be at least 1")
-    result = run(args.samples, args.names, jobs=args.jobs, model=args.model)
+    if args.run_pace and args.alert_after_1:
+        ap.error("--run-pace scores the sweeps, which have no alerts: leave out --alert-after-1")
+    if args.run_pace and args.json == ap.get_default("json"):
+        args.json = ROOT / "benchmarks" / "accuracy_run_pace.json"
+    kinds = ("sweep",) if args.run_pace else ("scenario", "sweep")
+    result = run(args.samples, args.names, kinds=kinds, jobs=args.jobs, model=args.model, run_pace=args.run_pace)
     if not result["clips"]:
         print(f"no labelled clips in {args.samples}", file=sys.stderr)
         return 1
     doc: dict[str, Any] = {"alert_after_3": result}
-    print("Scenario clips, alert-after 3 s\n\n" + scenario_table(result) + "\n\nAngle sweep\n\n" + sweep_table(result))
+    if not args.run_pace:
+        print("Scenario clips, alert-after 3 s\n\n" + scenario_table(result))
+    print("\nAngle sweep\n\n" + sweep_table(result))
     if args.alert_after_1:
         quick = run(args.samples, args.names, alert_after=1.0, kinds=("scenario",), jobs=args.jobs,
                     model=args.model)
