@@ -3,7 +3,7 @@
 The report is a subscriber to the session's events, like the notifier and the console are during a webcam run.
 The JSON report is a contract other tools rely on (README, "replay --json"):
 {"video", "fps", "frames", "samples": [{"t", "state", "neck_angle_deg", "shoulder_angle_deg", "faults", ...}],
- "alerts": [{"t", "faults", "title", "body", "nth"}], "summary": {...},
+ "alerts": [{"t", "faults", "title", "body", "nth"}], "notes": [{"t", "text"}], "summary": {...},
  "calibration": {"from", "samples", "steadiness": {"neck_deg", "shoulder_deg", "width"}, "limits": {...}}}
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .core.baseline import Baseline
-from .core.events import AlertRaised, Event, Sampled
+from .core.events import AlertRaised, Event, Sampled, SetupWarning
 from .core.thresholds import (
     CALIBRATION_MAX_ANGLE_WOBBLE_DEG,
     CALIBRATION_MAX_HEAD_TILT_SD_DEG,
@@ -40,12 +40,15 @@ class ReplayReport:
     baseline: Baseline | None = None  # what every sample was judged against
     samples: list[Sampled] = field(default_factory=list)
     alerts: list[AlertRaised] = field(default_factory=list)
+    notes: list[SetupWarning] = field(default_factory=list)  # what a running watcher would have said of the setup
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, Sampled):
             self.samples.append(event)
         elif isinstance(event, AlertRaised):
             self.alerts.append(event)
+        elif isinstance(event, SetupWarning):
+            self.notes.append(event)
 
 
 def replay(path: Path, baseline: Baseline | float, estimator: PoseEstimator, settings: WatchSettings,
@@ -117,8 +120,9 @@ def to_json(report: ReplayReport) -> dict[str, Any]:
         })
     alerts = [{"t": round(a.t, 3), "faults": list(a.alert.faults), "title": a.title, "body": a.body,
                "nth": a.alert.nth} for a in report.alerts]
+    notes = [{"t": round(n.t, 3), "text": n.text} for n in report.notes]
     return {"video": report.video, "fps": round(report.fps, 3), "frames": report.frames, "samples": samples,
-            "alerts": alerts, "summary": summary(report), "calibration": calibration_quality(report)}
+            "alerts": alerts, "notes": notes, "summary": summary(report), "calibration": calibration_quality(report)}
 
 
 def calibration_quality(report: ReplayReport) -> dict[str, Any] | None:
@@ -164,8 +168,11 @@ def timeline_text(report: ReplayReport) -> str:
                  f"±{100 * CALIBRATION_MAX_WIDTH_WOBBLE:g} %)")
     lines = [head]
     alerts = {a.t: a for a in report.alerts}
+    notes = list(report.notes)
     previous = None
     for s in report.samples:
+        while notes and notes[0].t <= s.t:
+            lines.append(f"{notes[0].t:7.1f} s  note: {notes.pop(0).text}")
         d, a = s.decision, s.assessment
         if d.state != previous:
             detail = ""
@@ -178,6 +185,7 @@ def timeline_text(report: ReplayReport) -> str:
             previous = d.state
         if s.t in alerts:
             lines.append(f"{s.t:7.1f} s  ALERT  {alerts[s.t].title}: {alerts[s.t].body}")
+    lines.extend(f"{n.t:7.1f} s  note: {n.text}" for n in notes)
     summ = summary(report)
     states = ", ".join(f"{k} {v:.1f} s" for k, v in summ["seconds_by_state"].items() if v > 0)
     lines.append(f"summary: {states}; {summ['alerts']} alert(s)")

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -24,6 +24,7 @@ from . import __version__
 from .core import thresholds as th
 from .core.angles import AngleModel
 from .core.baseline import Baseline, CalibrationRefused, baseline_from_observations
+from .core.drift import other_picture_size, other_pose_model
 from .core.events import (
     Calibrated,
     CalibrationFailed,
@@ -38,6 +39,7 @@ from .core.events import (
     Recalibrate,
     Resumed,
     Sampled,
+    SetupWarning,
     Stopped,
     WorkingHours,
 )
@@ -192,6 +194,7 @@ class Session:
         self._retry_wait = th.CAMERA_RETRY_FIRST_S
         self._stop: str | None = None
         self._model_failed = False
+        self._setup_told: set[str] = set()  # what was said about the baseline's setup (once per baseline)
         self._phase = "starting"
         self.today = Today(self.clock)
         self.subscribe(self.today)
@@ -222,6 +225,7 @@ class Session:
             self.watcher = Watcher(baseline, self.angles, self.settings)
         else:
             self.watcher.use_baseline(baseline)
+        self._setup_told.clear()
 
     def judge(self, observations: list[Observation]) -> None:
         """Judge observations taken earlier (a replay's calibration frames) as if they were sampled now."""
@@ -296,7 +300,19 @@ class Session:
             if not err.busy and not self._camera_worked:
                 raise  # never worked: a wrong camera, not a passing problem
             self._camera_trouble("busy" if err.busy else "lost", str(err))
+        if self._source is not None:
+            self._check_setup(self._source.size)
         return self._source
+
+    def _check_setup(self, size: tuple[int, int]) -> None:
+        """Say once per baseline if it was measured with another pose model or picture size than the camera and
+        model in use: judged against it, every sample would be off by the difference."""
+        baseline = self._watcher.baseline
+        for topic, text in (("pose model", other_pose_model(baseline, self.estimator.model_sha256)),
+                            ("picture size", other_picture_size(baseline, size))):
+            if text is not None and topic not in self._setup_told:
+                self._setup_told.add(topic)
+                self._emit([SetupWarning(self.clock.now(), text)])
 
     def _camera_trouble(self, status: CameraStatus, detail: str, waiting: str = "watching") -> None:
         """Another program holds the camera, or it went away: step back and retry later, doubling the wait."""
@@ -420,7 +436,8 @@ class Session:
                 self._set_camera(None)
             self.mailbox.put_back(deferred)  # what arrived meanwhile is handled once the session runs again
         created = self.clock.wall(self.clock.now()).astimezone().isoformat(timespec="seconds")
-        baseline = baseline_from_observations(window, label, size, created, self.angles)
+        baseline = replace(baseline_from_observations(window, label, size, created, self.angles),
+                           pose_model=self.estimator.model_sha256)
         self._emit([Calibrated(self.clock.now(), baseline)])
         return Calibration(baseline, observations)
 

@@ -18,7 +18,7 @@ import pytest
 from posture_watch.cli.common import OTHER_MODEL_NOTE
 from posture_watch.core.advice import FIXES, TITLES
 from posture_watch.offline import unavailable_reason
-from posture_watch.pose import bundled_model_path
+from posture_watch.pose import BUNDLED_SHA256, FULL_SHA256, bundled_model_path
 from tests.test_model import FULL_MODEL
 
 pytestmark = pytest.mark.slow  # every test here runs the command line in a subprocess
@@ -56,7 +56,8 @@ def test_replay_json_contract_alerts_only_in_the_hunch(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "note:" not in done.stderr  # the bundled model has angles learned on its own landmarks
     doc = json.loads(done.stdout)  # stdout holds exactly one JSON document
-    assert set(doc) >= {"video", "fps", "frames", "samples", "alerts", "summary"}
+    assert set(doc) >= {"video", "fps", "frames", "samples", "alerts", "notes", "summary"}
+    assert doc["notes"] == []  # calibrated on this clip, with this model: nothing to say of the setup
     assert doc["frames"] == len(doc["samples"]) > 100
     for s in doc["samples"]:
         assert s["state"] in {"upright", "slouching", "away", "uncertain"}
@@ -98,14 +99,23 @@ def test_calibrate_from_a_clip_then_replay_with_that_baseline(hunch_camera: Path
     done = cli("calibrate", "--camera", str(hunch_camera), "--seconds", "2", config=tmp_path)
     assert done.returncode == 0, done.stderr
     saved = tmp_path / "baseline.json"
-    assert json.loads(saved.read_text())["schema"] == 2
+    written = json.loads(saved.read_text())
+    assert written["schema"] == 2 and written["pose_model_sha256"] == BUNDLED_SHA256
     assert (saved.stat().st_mode & 0o777) == 0o600
     replayed = cli("replay", str(HUNCH), "--baseline", str(saved), "--alert-after", "2", "--json", config=tmp_path)
     assert replayed.returncode == 0 and json.loads(replayed.stdout)["alerts"]
+    assert json.loads(replayed.stdout)["notes"] == []
     quality = json.loads(replayed.stdout)["calibration"]  # the saved calibration's own steadiness
     assert quality["from"] == "baseline file" and quality["steadiness"] == {
-        name: round(value, 2 if name != "width" else 4)
-        for name, value in json.loads(saved.read_text())["steadiness"].items()}
+        name: round(value, 2 if name != "width" else 4) for name, value in written["steadiness"].items()}
+    # The same baseline, said to come from a 1280x720 camera and Google's full pose model: each is named once.
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({**written, "resolution": [1280, 720], "pose_model_sha256": FULL_SHA256}))
+    replayed = cli("replay", str(HUNCH), "--baseline", str(other), "--alert-after", "2", config=tmp_path)
+    assert replayed.returncode == 0, replayed.stderr
+    notes = [line.split("note: ", 1)[1] for line in replayed.stdout.splitlines() if "  note: " in line]
+    assert len(notes) == 2, replayed.stdout
+    assert "another pose model" in notes[0] and "1280x720 picture and the camera gives 640x480" in notes[1]
 
 
 def test_calibration_without_a_person_says_what_to_do(tmp_path: Path, empty_room: Path) -> None:

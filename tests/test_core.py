@@ -273,3 +273,21 @@ def test_a_moved_setup_is_reported_once_after_two_minutes() -> None:
     said = [(t, msg) for t in range(300, 600, 10) if (msg := drift.update(far, base, t))]
     assert len(said) == 1 and said[0][0] == 420 and "more to one side" in said[0][1]
     assert drift.update(None, base, 700) is None
+
+
+def test_a_baseline_from_another_picture_size_or_pose_model_is_named() -> None:
+    from dataclasses import replace
+
+    from posture_watch.core.drift import other_picture_size, other_pose_model
+
+    lite, full = "59929e1d" + "0" * 56, "4eaa5eb7" + "0" * 56
+    base = replace(upright_baseline(), pose_model=lite)  # measured at 640x480 with `lite`
+    assert other_picture_size(base, (640, 480)) is None and other_picture_size(base, (0, 0)) is None
+    for size in ((1280, 720), (640, 360), (480, 640)):
+        said = other_picture_size(base, size)
+        assert said is not None and f"640x480 picture and the camera gives {size[0]}x{size[1]}" in said
+        assert "`posture-watch calibrate`" in said
+    assert other_pose_model(base, lite) is None
+    assert other_pose_model(replace(base, pose_model=""), full) is None  # an older file does not say: no guess
+    said = other_pose_model(base, full)
+    assert said is not None and "another pose model" in said and "--model" in said

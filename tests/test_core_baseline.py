@@ -227,6 +227,7 @@ def edited(*changes: tuple[str, Any], doc: dict[str, Any] | None = None) -> dict
 
 
 DELETE = object()
+SHA = "59929e1d1ee95287735ddd833b19cf4ac46d29bc7afddbbf6753c459690d574a"  # a pose model bundle's sha256
 # A person in a 64x48 picture: everything in pixels small enough for it.
 TINY = edited(("metrics.shoulder_width.mean", 40.0), ("metrics.ear_width.mean", 16.0),
               ("metrics.center_x.mean", 32.0), ("metrics.ear_y.mean", -2.0), ("metrics.shoulder_y.mean", 16.0))
@@ -239,7 +240,7 @@ def problem(doc: Any) -> str:
 
 
 def test_a_document_round_trips() -> None:
-    for baseline in (upright_baseline(jitter=0), upright_baseline()):
+    for baseline in (upright_baseline(jitter=0), upright_baseline(), replace(upright_baseline(), pose_model=SHA)):
         assert from_document(to_document(baseline)) == baseline
     assert (GOOD["schema"], GOOD["camera"], GOOD["resolution"], GOOD["samples"]) == (2, "test", [640, 480], 25)
     assert tuple(GOOD["metrics"]) == STAT_NAMES
@@ -256,7 +257,9 @@ def test_a_document_round_trips() -> None:
     ("metrics.neck_gap.mean", float("nan")), ("metrics.visibility.mean", float("inf")),
     ("metrics.neck_gap.mean", 10**400), ("metrics.head_ratio.sd", float("nan")), ("metrics.neck_gap.sd", None),
     ("metrics.neck_gap.sd", DELETE), ("steadiness", DELETE), ("steadiness.neck_deg", "1"),
-    ("steadiness.shoulder_deg", None), ("steadiness.width", DELETE),
+    ("steadiness.shoulder_deg", None), ("steadiness.width", DELETE), ("pose_model_sha256", 5),
+    ("pose_model_sha256", None), ("pose_model_sha256", SHA.upper()), ("pose_model_sha256", SHA[:-1]),
+    ("pose_model_sha256", SHA + "0"), ("pose_model_sha256", "lite"),
 ])
 def test_wrong_types_and_missing_fields_are_refused(change: tuple[str, Any]) -> None:
     assert problem(edited(change)) == "is missing fields or has wrong values"
@@ -278,6 +281,14 @@ def test_wrong_types_and_missing_fields_are_refused(change: tuple[str, Any]) -> 
 ])
 def test_extreme_but_possible_values_are_accepted(changes: list[tuple[str, Any]]) -> None:
     assert isinstance(from_document(edited(*changes)), Baseline)
+
+
+def test_the_pose_model_is_recorded_when_known_and_optional_in_a_file() -> None:
+    """Baselines written before the field was added (schema 2 all the same) still load: the pose model is then not
+    known, and nothing is said about it."""
+    assert "pose_model_sha256" not in GOOD and from_document(GOOD).pose_model == ""
+    recorded = to_document(replace(upright_baseline(), pose_model=SHA))
+    assert recorded["pose_model_sha256"] == SHA and from_document(recorded).pose_model == SHA
 
 
 def test_the_smallest_picture_is_accepted_with_a_person_that_fits_it() -> None:

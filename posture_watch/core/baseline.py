@@ -2,13 +2,15 @@
 must pass to become one. Pure: the file that holds it is read and written by `posture_watch.store`.
 
 Document format (calibration/README.md): {"schema": 2, "created": ISO time, "camera": str, "resolution": [w, h],
-"samples": n, "metrics": {name: {"mean": float, "sd": float}, ...}} with one entry per `BodyMetrics` field and
-two for the angles: their spread while calibrating is how steady the calibration was.
+"pose_model_sha256": hex (optional), "samples": n, "metrics": {name: {"mean": float, "sd": float}, ...}} with one
+entry per `BodyMetrics` field and two for the angles: their spread while calibrating is how steady the calibration
+was.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
@@ -27,6 +29,7 @@ SCHEMA = 2  # 2: metrics for the learned angles (world landmarks, heights from t
 METRIC_NAMES = tuple(f.name for f in fields(BodyMetrics))
 NECK_ANGLE, SHOULDER_ANGLE = "neck_angle_deg", "shoulder_angle_deg"
 STAT_NAMES = (*METRIC_NAMES, NECK_ANGLE, SHOULDER_ANGLE)
+SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,9 @@ class Baseline:
     samples: int
     created: str
     steadiness: Steadiness
+    # The sha256 of the pose model bundle whose landmarks these are: pose models place them differently enough to
+    # need a calibration of their own. "" when not recorded (a file from before this field).
+    pose_model: str = ""
 
     def mean(self, name: str) -> float:
         return self.stats[name].mean
@@ -166,6 +172,7 @@ def to_document(baseline: Baseline) -> dict[str, Any]:
         "created": baseline.created,
         "camera": baseline.camera,
         "resolution": list(baseline.resolution),
+        **({"pose_model_sha256": baseline.pose_model} if baseline.pose_model else {}),
         "samples": baseline.samples,
         "steadiness": {"neck_deg": baseline.steadiness.neck_deg, "shoulder_deg": baseline.steadiness.shoulder_deg,
                        "width": baseline.steadiness.width},
@@ -216,9 +223,12 @@ def from_document(doc: object) -> Baseline:
         steadiness = Steadiness(_number(steady["neck_deg"]), _number(steady["shoulder_deg"]),
                                 _number(steady["width"]))
         camera, created = doc["camera"], doc["created"]
-        if not isinstance(camera, str) or not isinstance(created, str):
+        pose_model = doc.get("pose_model_sha256", "")  # optional: added within schema 2
+        if not isinstance(camera, str) or not isinstance(created, str) or not isinstance(pose_model, str):
             raise TypeError
         datetime.fromisoformat(created)
+        if pose_model and not SHA256.fullmatch(pose_model):
+            raise ValueError
     except (KeyError, TypeError, ValueError):
         raise InvalidBaseline("is missing fields or has wrong values") from None
     problems = _implausible(stats, width, height, samples)
@@ -226,7 +236,7 @@ def from_document(doc: object) -> Baseline:
         problems.append("a steadiness no calibration would have passed")
     if problems:
         raise InvalidBaseline(f"holds impossible values ({'; '.join(problems)})")
-    return Baseline(stats, camera, (width, height), samples, created, steadiness)
+    return Baseline(stats, camera, (width, height), samples, created, steadiness, pose_model)
 
 
 def _number(value: object) -> float:

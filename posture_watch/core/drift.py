@@ -44,3 +44,24 @@ def _drift(m: BodyMetrics, b: Baseline) -> str | None:
     if abs(m.shoulder_y - b.mean("shoulder_y")) > th.DRIFT_MAX_SHIFT_WIDTHS * width0:
         return "higher or lower in the picture"
     return None
+
+
+def other_picture_size(baseline: Baseline, size: tuple[int, int]) -> str | None:
+    """What to say when the camera gives another picture size than the baseline was measured on, or None. Widths
+    and positions are in pixels: at another size the user no longer sits where the baseline says, and the gate
+    for someone else at the desk reads them as `away`. A size not known yet (0: some video containers only know
+    it once decoding) says nothing."""
+    if tuple(size) == tuple(baseline.resolution) or not all(size):
+        return None
+    (was_w, was_h), (now_w, now_h) = baseline.resolution, size
+    return (f"the baseline was measured on a {was_w}x{was_h} picture and the camera gives {now_w}x{now_h}; run "
+            "`posture-watch calibrate` again at this resolution")
+
+
+def other_pose_model(baseline: Baseline, pose_model_sha256: str) -> str | None:
+    """What to say when the baseline was measured with another pose model than the one now running, or None (also
+    when the baseline does not say which)."""
+    if not baseline.pose_model or baseline.pose_model == pose_model_sha256:
+        return None
+    return ("the baseline was measured with another pose model, which places the landmarks a little differently; "
+            "run `posture-watch calibrate` again with the --model you watch with")
