@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .core.drift import other_picture_size, other_pose_model
 from .errors import PostureWatchError
 from .notify import check_notifications
 from .offline import internet_blocked, unavailable_reason
@@ -21,8 +22,9 @@ class Check:
     detail: str
 
 
-def check_model(model: Path | None) -> Check:
-    """Loads the pose model, and the angle model that goes with it."""
+def check_model(model: Path | None) -> tuple[Check, str | None]:
+    """Loads the pose model, and the angle model that goes with it; also returns the pose model's sha256 (None
+    when it does not load)."""
     from .pose import PoseEstimator, has_angle_model, load_angle_model
 
     try:
@@ -31,28 +33,30 @@ def check_model(model: Path | None) -> Check:
             loaded_ms = 1000 * (time.perf_counter() - started)
         load_angle_model(estimator.model_sha256)
     except PostureWatchError as err:
-        return Check(False, "pose model", str(err))
+        return Check(False, "pose model", str(err)), None
     which = shown(model) if model else "bundled lite model, sha256 verified"
     angles = ("angles learned on its landmarks" if has_angle_model(estimator.model_sha256)
               else "no angles learned on its landmarks: they read less accurately")
-    return Check(True, "pose model", f"{which}, loads in {loaded_ms:.0f} ms, {angles}")
+    return Check(True, "pose model", f"{which}, loads in {loaded_ms:.0f} ms, {angles}"), estimator.model_sha256
 
 
-def check_camera(open_source: Callable[[], FrameSource]) -> Check:
-    """Opens the camera, takes one picture and closes it again at once."""
+def check_camera(open_source: Callable[[], FrameSource]) -> tuple[Check, tuple[int, int] | None]:
+    """Opens the camera, takes one picture and closes it again at once; also returns the picture's size (None
+    when there is no picture)."""
     try:
         source = open_source()
     except PostureWatchError as err:
-        return Check(False, "camera", str(err))
+        return Check(False, "camera", str(err)), None
     try:
         frame = source.read()
     except PostureWatchError as err:
-        return Check(False, "camera", str(err))
+        return Check(False, "camera", str(err)), None
     finally:
         source.close()
     if frame is None:
-        return Check(False, "camera", f"{source.label} opened but gave no picture")
-    return Check(True, "camera", f"{source.label} gives {frame.image.shape[1]}x{frame.image.shape[0]}")
+        return Check(False, "camera", f"{source.label} opened but gave no picture"), None
+    size = (frame.image.shape[1], frame.image.shape[0])
+    return Check(True, "camera", f"{source.label} gives {size[0]}x{size[1]}"), size
 
 
 def check_notifications_line() -> Check:
@@ -60,14 +64,23 @@ def check_notifications_line() -> Check:
     return Check(ok, "notifications", text)
 
 
-def check_baseline() -> Check:
+def check_baseline(pose_model: str | None, picture_size: tuple[int, int] | None) -> Check:
+    """Loads the baseline, and tells whether it was measured with the pose model and picture size in use (each
+    None when its own check failed)."""
+    from .pose import pose_model_name
+
     path = default_baseline_path()
     try:
         baseline = load_baseline(path)
     except PostureWatchError as err:
         return Check(False, "baseline", str(err))
+    mismatches = [text for text in (pose_model and other_pose_model(baseline, pose_model),
+                                    picture_size and other_picture_size(baseline, picture_size)) if text]
+    if mismatches:
+        return Check(False, "baseline", f"{shown(path)}: {'; '.join(mismatches)}")
     size = f"{baseline.resolution[0]}x{baseline.resolution[1]}"
-    return Check(True, "baseline", f"{shown(path)} from {baseline.created} ({baseline.camera}, {size})")
+    return Check(True, "baseline", f"{shown(path)} from {baseline.created} ({baseline.camera}, {size}, "
+                                   f"{pose_model_name(baseline.pose_model)})")
 
 
 def check_network() -> Check:
@@ -103,5 +116,7 @@ def check_autostart() -> Check:
 
 
 def run_checks(model: Path | None, open_source: Callable[[], FrameSource]) -> list[Check]:
-    return [check_model(model), check_camera(open_source), check_notifications_line(), check_baseline(),
+    model_check, pose_model = check_model(model)
+    camera_check, picture_size = check_camera(open_source)
+    return [model_check, camera_check, check_notifications_line(), check_baseline(pose_model, picture_size),
             check_settings(), check_autostart(), check_network()]

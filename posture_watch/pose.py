@@ -71,6 +71,14 @@ def load_angle_model(pose_model_sha256: str = BUNDLED_SHA256) -> AngleModel:
         raise PostureWatchError(f"the angle model {shown(path)} is damaged ({err}): reinstall posture-watch") from None
 
 
+def pose_model_name(pose_model_sha256: str) -> str:
+    """A pose model as a user would call it, from its bundle's sha256 ("" when a baseline did not record it)."""
+    known = {BUNDLED_SHA256: "the bundled lite pose model", FULL_SHA256: "Google's full pose model"}
+    if not pose_model_sha256:
+        return "pose model not recorded"
+    return known.get(pose_model_sha256, f"the pose model with sha256 {pose_model_sha256[:12]}…")
+
+
 def has_angle_model(pose_model_sha256: str) -> bool:
     """Whether an angle model was fitted on this pose model's landmarks."""
     return pose_model_sha256 in ANGLE_MODELS
