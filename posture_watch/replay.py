@@ -54,16 +54,18 @@ class ReplayReport:
 def replay(path: Path, baseline: Baseline | float, estimator: PoseEstimator, settings: WatchSettings,
            subscribers: tuple[Callable[[Event], None], ...] = (),
            on_progress: Callable[[int, int], None] | None = None, mailbox: Mailbox | None = None,
-           clock: ClipClock | None = None) -> ReplayReport:
+           clock: ClipClock | None = None, sampled: bool = False) -> ReplayReport:
     """Replay `path`. `baseline` is a loaded baseline, or a number of seconds at the clip's start to calibrate on
-    (those frames are then judged like the rest, against the baseline they produced). Every frame is analysed:
-    the sampling plan is not used, and nothing waits for the clock. `clock` maps the clip's time onto the local
-    time its events are said to happen at (default: the clip starts now). A Quit posted to `mailbox` stops it
-    (SessionStopped)."""
+    (those frames are then judged like the rest, against the baseline they produced). Every frame is analysed,
+    unless `sampled`: then the frames are taken as `run` samples a webcam (every CALIBRATION_INTERVAL_S while
+    calibrating, then at the intervals of the default sampling plan), on the clip's time. Nothing waits for the
+    clock. `clock` maps the clip's time onto the local time its events are said to happen at (default: the clip
+    starts now). A Quit posted to `mailbox` stops it (SessionStopped)."""
     source = VideoFileSource(path)
     report = ReplayReport(str(path), source.fps)
 
-    def open_clip(_interval: float) -> FrameSource:
+    def open_clip(interval: float) -> FrameSource:
+        source.interval = interval  # 0 when every frame is analysed
         return source
 
     # A replay has no break reminders: a clip is not a working day.
@@ -71,7 +73,7 @@ def replay(path: Path, baseline: Baseline | float, estimator: PoseEstimator, set
                                                           break_after=None),
                       None if isinstance(baseline, float) else baseline,
                       clock=clock or ClipClock(datetime.now().astimezone()),
-                      mailbox=mailbox, replaying=True)
+                      mailbox=mailbox, replaying=True, sampled=sampled)
     for subscriber in (report, *subscribers):
         session.subscribe(subscriber)
     if on_progress is not None:

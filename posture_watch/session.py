@@ -172,7 +172,7 @@ class Session:
 
     def __init__(self, estimator: PoseEstimator, open_camera: OpenCamera, settings: WatchSettings,
                  baseline: Baseline | None = None, *, clock: Clock | None = None, mailbox: Mailbox | None = None,
-                 schedule: WorkSchedule | None = None, replaying: bool = False,
+                 schedule: WorkSchedule | None = None, replaying: bool = False, sampled: bool = False,
                  warn: Callable[[str], None] | None = None, angles: AngleModel | None = None) -> None:
         self.estimator = estimator
         self.open_camera = open_camera
@@ -182,8 +182,10 @@ class Session:
         self.clock: Clock = clock or LiveClock()
         self.mailbox = mailbox or Mailbox()
         self.schedule = schedule
-        # A replay analyses every frame (the watcher does not set the sampling rate), in the clip's own time.
+        # A replay follows the clip's own time, and analyses every frame unless it is `sampled`: then the watcher
+        # picks the frames, as it picks the moments to sample a webcam.
         self.replaying = replaying
+        self.every_frame = replaying and not sampled
         self._warn = warn or _print_warning
         self._subscribers: list[Callable[[Event], None]] = []
         self._failed_subscribers: set[int] = set()
@@ -280,7 +282,7 @@ class Session:
         observation = self._observe(frame)
         if observation is not None:
             self._emit(watcher.observe(observation))
-        if not self.replaying:
+        if not self.every_frame:
             source.interval = watcher.interval
 
     def _observe(self, frame: Frame) -> Observation | None:
@@ -295,7 +297,7 @@ class Session:
 
     def _open(self, interval: float) -> FrameSource | None:
         try:
-            self._set_camera(self.open_camera(0.0 if self.replaying else interval))
+            self._set_camera(self.open_camera(0.0 if self.every_frame else interval))
         except CameraUnavailable as err:
             if not err.busy and not self._camera_worked:
                 raise  # never worked: a wrong camera, not a passing problem
@@ -466,7 +468,7 @@ class Session:
                               wait_for_camera: bool) -> FrameSource:
         while True:
             try:
-                source = self.open_camera(CALIBRATION_INTERVAL_S)
+                source = self.open_camera(0.0 if self.every_frame else CALIBRATION_INTERVAL_S)
             except CameraUnavailable as err:
                 if not (wait_for_camera and err.busy):
                     raise

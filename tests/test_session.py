@@ -295,6 +295,25 @@ def test_the_replay_report_collects_every_frame_and_the_alert(estimator: PoseEst
     assert f"(steady within ±{wobble:.1f}° and " in timeline_text(report).splitlines()[0]
 
 
+def test_a_sampled_replay_takes_the_frames_run_would(estimator: PoseEstimator) -> None:
+    """`replay(sampled=True)` (the accuracy benchmark's --run-pace): calibration every 0.2 s as `calibrate` samples a
+    webcam, then the default plan's intervals, on the clip's time; the hunch still alerts."""
+    report = replay(HUNCH, 2.0, estimator, WatchSettings(PolicySettings(alert_after=3.0, cooldown=10.0)),
+                    sampled=True)
+    times = [s.t for s in report.samples]
+    frame, plan = 1 / 15, SamplingPlan()
+    calibrating = [round(b - a, 3) for a, b in itertools.pairwise(t for t in times if t <= 2.0)]  # and one after
+    assert report.baseline is not None and report.baseline.samples == len(calibrating) == 10
+    assert all(0.2 <= g <= 0.2 + frame + 1e-6 for g in calibrating), calibrating
+    # After the frame read to know the time was up, one more at the calibration's pace: then the watcher's plan.
+    watching = [round(b - a, 3) for a, b in itertools.pairwise(t for t in times if t > 2.0 + 0.2)]
+    assert all(any(i <= g <= i + frame + 1e-6 for i in (plan.confirming, plan.steady, plan.away)) for g in watching)
+    assert plan.steady <= max(watching) and min(watching) < 1.0, watching  # sparse, and dense to confirm
+    assert report.frames == 300 and len(times) < 50
+    (alert,) = report.alerts
+    assert 6.0 + 3.0 - 0.5 <= alert.t <= 16.5 + 1.5
+
+
 def test_a_quit_stops_a_replay(estimator: PoseEstimator) -> None:
     mailbox = Mailbox()
     mailbox.post(Quit("SIGINT"))
