@@ -165,9 +165,10 @@ class PoseEstimator:
         poses = []
         worlds = result.pose_world_landmarks or [None] * len(result.pose_landmarks)
         for landmarks, world in zip(result.pose_landmarks, worlds, strict=True):
-            arr = np.array([(p.x * w, p.y * h, p.visibility or 0.0) for p in landmarks], dtype=np.float64)
+            arr = np.array([(p.x * w, p.y * h, p.visibility or 0.0, p.presence or 0.0) for p in landmarks],
+                           dtype=np.float64)
             xyz = None if world is None else np.array([(p.x, p.y, p.z) for p in world], dtype=np.float64)
-            poses.append(Pose(arr[:, :2], arr[:, 2], (w, h), xyz))
+            poses.append(Pose(arr[:, :2], arr[:, 2], (w, h), xyz, arr[:, 3]))
         return poses
 
     def close(self) -> None:

@@ -5,6 +5,7 @@ measured at all."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -121,6 +122,19 @@ def test_an_arm_counts_as_seen_from_the_arm_visibility() -> None:
     # The pose model guesses arms it cannot see near the shoulders, with visibility 0.5-0.7: not seen.
     guessed = measured(drawn(arm, seen={LEFT_WRIST: 0.79, LEFT_ELBOW: 0.79}))
     assert (guessed.arms_raised, guessed.elbow_out) == (NOT_SEEN, 0)
+
+
+def test_an_arm_counts_as_seen_from_its_presence_while_its_visibility_lags() -> None:
+    """At one sample every 1.5 s, MediaPipe's visibility of an arm raised into view rose 0.57, 0.61, 0.65, ... over
+    the samples of an overhead stretch, and the stretch alerted; its presence was 0.95 at the first sample."""
+    arm = {LEFT_WRIST: (450.0, 300.0), LEFT_ELBOW: (500.0, 400.0)}
+    lagging = drawn(arm, seen={LEFT_WRIST: 0.6, LEFT_ELBOW: 0.6})
+    present = lagging.visibility.copy()  # the arms not drawn are out of the picture
+    for wrist, elbow, expected in ((th.ARM_PRESENCE, th.ARM_PRESENCE, (0.5, 0.9)), (0.79, 0.79, (NOT_SEEN, 0))):
+        present[LEFT_WRIST], present[LEFT_ELBOW] = wrist, elbow
+        m = measured(replace(lagging, presence=present.copy()))
+        assert (m.arms_raised, m.elbow_out) == pytest.approx(expected)
+    assert measured(lagging).arms_raised == NOT_SEEN  # a model that gives no presence: visibility alone
 
 
 def test_figures_arms_up_or_a_hand_at_the_face() -> None:

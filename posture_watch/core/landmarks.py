@@ -20,12 +20,16 @@ LANDMARK_COUNT = 33
 class Pose:
     """One person: `xy` is (33, 2) in pixels, `visibility` is (33,) in 0..1, in a picture of `image_size` (width,
     height) pixels. `world` is (33, 3): the model's estimate of the same landmarks in metres around the hips, axes
-    as the camera's (x right, y down, z away from the camera); None when the model gives none."""
+    as the camera's (x right, y down, z away from the camera); None when the model gives none. `presence` is (33,)
+    in 0..1: how likely each landmark is in the picture at all; None when the model gives none. (MediaPipe smooths
+    visibility over the frames it has seen, not over time, and presence not at all: at one sample every 1.5 s, a
+    raised arm's visibility takes a dozen samples to rise, its presence one.)"""
 
     xy: np.ndarray
     visibility: np.ndarray
     image_size: tuple[int, int]
     world: np.ndarray | None = None
+    presence: np.ndarray | None = None
 
     @property
     def shoulder_width(self) -> float:

@@ -43,7 +43,7 @@ from .landmarks import (
     RIGHT_WRIST,
     Pose,
 )
-from .thresholds import ARM_VISIBILITY, MIN_EAR_WIDTH_PX, MIN_SHOULDER_WIDTH_PX
+from .thresholds import ARM_PRESENCE, ARM_VISIBILITY, MIN_EAR_WIDTH_PX, MIN_SHOULDER_WIDTH_PX
 
 ARMS = (LEFT_ELBOW, RIGHT_ELBOW, LEFT_WRIST, RIGHT_WRIST)
 ELBOWS = (LEFT_ELBOW, RIGHT_ELBOW)
@@ -91,8 +91,8 @@ def measure(pose: Pose) -> BodyMetrics | None:
     sh_mid = (left_sh + right_sh) / 2
     centre_y = pose.image_size[1] / 2
     world_neck_deg, world_neck_length, world_head_forward, torso_turn_deg = _world(pose.world)
-    seen_arms = [i for i in ARMS if pose.visibility[i] >= ARM_VISIBILITY]
-    seen_elbows = [i for i in ELBOWS if pose.visibility[i] >= ARM_VISIBILITY]
+    seen_arms = [i for i in ARMS if _arm_seen(pose, i)]
+    seen_elbows = [i for i in ELBOWS if _arm_seen(pose, i)]
     return BodyMetrics(
         neck_gap=float(sh_mid[1] - ear_mid[1]) / ws,
         head_ratio=we / ws,
@@ -113,6 +113,13 @@ def measure(pose: Pose) -> BodyMetrics | None:
         elbow_out=max((abs(float(xy[i][0] - sh_mid[0])) / ws for i in seen_elbows), default=0.0),
         visibility=float(pose.visibility[[LEFT_EAR, RIGHT_EAR, LEFT_SHOULDER, RIGHT_SHOULDER]].min()),
     )
+
+
+def _arm_seen(pose: Pose, index: int) -> bool:
+    """Whether an elbow or wrist is seen rather than guessed: by its visibility, or, as soon as it comes into view
+    between samples far apart, by its presence (see Pose)."""
+    return bool(pose.visibility[index] >= ARM_VISIBILITY
+                or (pose.presence is not None and pose.presence[index] >= ARM_PRESENCE))
 
 
 def _world(world: np.ndarray | None) -> tuple[float, float, float, float]:

@@ -41,6 +41,7 @@ SCALE_RANGE = (0.7, 1.6)  # shoulder width relative to the baseline's; a passer-
 # against everything else there (shoulder widths from the shoulder line or the body's midline):
 ARM_VISIBILITY = 0.8  # an elbow or wrist counts as seen from this visibility: the strictest that keeps every tune
 # movement (the pose model guesses arms it cannot see, near the shoulders, with visibility 0.5-0.7)
+ARM_PRESENCE = 0.8  # ... or from this presence, which follows an arm coming into view at once (see landmarks.Pose)
 MAX_TORSO_TURN_DEG = 30.0  # the shoulder line turned away from the camera (talking to someone beside)
 STRETCH_WIDTHS = 0.5  # an elbow or wrist this far above the shoulder line: a stretch (+1.6 in the stretch clips)
 # A wrist near the shoulder line or above it, lower than a stretch: drinking, a chin on a hand (median +0.15); at
