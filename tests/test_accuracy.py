@@ -124,6 +124,11 @@ def test_at_run_pace_every_hunch_is_caught_and_nothing_else_alerts(result: dict[
     noisy = {c["clip"]: c["false_alerts"] for c in clips if c["false_alerts"]}
     assert not missed and not noisy, (missed, noisy)
     assert at_run_pace["totals"]["all"]["state_accuracy"] >= 0.97
+    # Before a reading that moves near the thresholds was sampled again soon, the head's growth lagged three or
+    # four samples behind a forward head, and `forward_head` read 89 %.
+    weak = {c["clip"]: c["state_accuracy"] for c in clips
+            if c["state_accuracy"] is not None and c["state_accuracy"] < 0.90}
+    assert not weak, f"clips below 90 % at run's pace: {weak}"
 
 
 def test_the_angles_hold_at_the_pace_run_samples(result: dict[str, Any], at_run_pace: dict[str, Any]) -> None:

@@ -71,16 +71,40 @@ def test_a_slouch_ends_when_the_good_spell_has_lasted_exactly_leave_after() -> N
 def test_what_a_slouching_decision_carries() -> None:
     p = policy()
     run_policy(p, [(0, 5.4, bad())])
-    two = Assessment("measured", scores={"head_drop": 1.5, "side_lean": 1.2, "too_close": 0.3})
+    two = Assessment("measured", scores={"head_drop": 1.9, "side_lean": 1.2, "too_close": 0.3})
     assert p.update(two, 5.4) == Decision("slouching", ("head_drop", "side_lean"), None, confirming=False)
     # Getting better (below the threshold, not yet good): the worst fault is still named, and no alert comes,
-    # although the slouch has lasted long enough: the user may be straightening up right now.
+    # although the slouch has lasted long enough: the user may be straightening up right now (and the reading,
+    # which moved by 1.1, is still settling: sample faster).
     half = Assessment("measured", scores={"head_drop": 0.8, "side_lean": 0.7})
-    assert p.update(half, 5.5) == Decision("slouching", ("head_drop",), None, confirming=False)
+    assert p.update(half, 5.5) == Decision("slouching", ("head_drop",), None, confirming=True)
     assert p.update(good(), 5.6).confirming is True  # a change may be coming: sample faster
     alert = p.update(bad(), 5.7).alert
     assert alert is not None and (alert.t, alert.faults, alert.nth) == (5.7, ("head_drop",), 1)
     assert alert.slouch_seconds == pytest.approx(5.2)
+
+
+def test_a_reading_that_moved_a_lot_near_the_thresholds_is_sampled_again_soon() -> None:
+    """At one sample every 1.5 s, the head's growth took three or four samples to follow a forward head: a severity
+    that moved by SETTLING_CHANGE or more since the last sample, either of them at the leave level or above, asks
+    for the confirming pace, whatever the state."""
+    p = policy()
+    assert p.update(bad(0.3), 0.0).confirming is False
+    assert p.update(bad(0.55), 1.5).confirming is False  # moved 0.25, but both well below the thresholds
+    assert p.update(bad(0.8), 3.0).confirming is True  # moved 0.25 into the band between leave and enter
+    assert p.update(bad(0.9), 4.5).confirming is False  # moved 0.1: settled
+    run_policy(p, [(6, 7, bad(2.0))])
+    assert p.state == "slouching" and p.update(bad(2.1), 7.0).confirming is False
+    assert p.update(bad(1.4), 8.5).confirming is True  # still a slouch, but the reading is on the move
+    assert p.update(STRETCH, 10.0).confirming is False
+    assert p.update(bad(0.9), 11.5).confirming is False  # nothing to compare with after a movement or a gap
+    edge = policy()
+    edge.update(bad(0.35), 0.0)
+    assert edge.update(bad(0.6), 1.5).confirming is True  # exactly at the leave level counts
+    gap = policy()
+    run_policy(gap, [(0, 1, bad(0.9))])
+    gap.update(ABSENT, 1.5)
+    assert gap.update(bad(0.6), 3.0).confirming is False
 
 
 def test_upright_decisions_carry_no_faults() -> None:

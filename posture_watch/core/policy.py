@@ -54,7 +54,7 @@ class Decision:
     state: State
     faults: tuple[str, ...]
     alert: Alert | None
-    confirming: bool  # a change of state is pending: worth sampling faster
+    confirming: bool  # a change of state is pending, or the reading is still settling: worth sampling faster
 
 
 class AlertPolicy:
@@ -67,6 +67,7 @@ class AlertPolicy:
         self._slouch_start: float | None = None
         self._alerts_in_slouch = 0
         self._last_alert: float | None = None
+        self._last_severity: float | None = None  # of the last measured sample
 
     def reset(self) -> None:
         """Forget the current state (after a pause or a break): the next sample is judged afresh. The cooldown
@@ -79,10 +80,10 @@ class AlertPolicy:
         if assessment.kind == "moving":
             # Not a gap in the measurement but something else going on: whatever the posture was, it is over.
             self._end_slouch("uncertain")
-            self._gap_since = None
+            self._gap_since = self._last_severity = None
             return Decision(self.state, (), None, confirming=False)
         if assessment.kind != "measured":
-            self._bad_since = self._good_since = None
+            self._bad_since = self._good_since = self._last_severity = None
             if self._gap_since is None:
                 self._gap_since = t
             limit = s.away_after if assessment.kind == "absent" else s.uncertain_after
@@ -94,6 +95,11 @@ class AlertPolicy:
         if self.state in ("away", "uncertain"):
             self.state = "upright"  # back in view: judged afresh below
         severity = assessment.severity
+        # The pose model's readings take a few frames to follow a movement; at one sample every 1.5 s that is
+        # seconds, so a reading that moved a lot, near the thresholds, is sampled again soon.
+        settling = (self._last_severity is not None and abs(severity - self._last_severity) >= th.SETTLING_CHANGE
+                    and max(severity, self._last_severity) >= s.leave_level)
+        self._last_severity = severity
         if severity >= 1.0:
             self._bad_since = self._bad_since if self._bad_since is not None else t
             self._good_since = None
@@ -113,11 +119,11 @@ class AlertPolicy:
             self._end_slouch("upright")
 
         if self.state != "slouching":
-            return Decision(self.state, (), None, confirming=self._bad_since is not None)
+            return Decision(self.state, (), None, confirming=self._bad_since is not None or settling)
         faults = tuple(assessment.faults_over(1.0)) or tuple(assessment.faults_over(0.0)[:1])
         # No alert on a sample that is already getting better: the user may be straightening up right now.
         alert = self._maybe_alert(faults, t) if severity >= 1.0 else None
-        return Decision(self.state, faults, alert, confirming=self._good_since is not None)
+        return Decision(self.state, faults, alert, confirming=self._good_since is not None or settling)
 
     def _maybe_alert(self, faults: tuple[str, ...], t: float) -> Alert | None:
         s = self.settings

@@ -96,6 +96,8 @@ MIN_COOLDOWN_S = 15.0
 ENTER_AFTER_S = 0.5  # a fault must hold this long before the state says slouching
 LEAVE_AFTER_S = 0.5
 LEAVE_LEVEL = 0.6  # hysteresis: a slouch ends only when every score stays below 60 % of its threshold
+SETTLING_CHANGE = 0.2  # a severity that moved this much since the last sample, near the thresholds, is still
+# settling: sampled at the confirming pace (at 1.5 s, the head's growth took 3-4 samples to follow a forward head)
 AWAY_AFTER_S = 1.0
 UNCERTAIN_AFTER_S = 1.0
 
