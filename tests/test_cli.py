@@ -71,6 +71,16 @@ def test_replay_json_contract_alerts_only_in_the_hunch(tmp_path: Path) -> None:
     assert doc["summary"]["alerts"] == len(doc["alerts"])
 
 
+def test_replay_at_run_pace_looks_at_the_frames_run_would(tmp_path: Path) -> None:
+    """--run-pace: what `run` would have said of the clip, from the frames it would have sampled."""
+    done = cli("replay", str(HUNCH), "--alert-after", "2", "--run-pace", "--json", config=tmp_path)
+    assert done.returncode == 0, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["frames"] == 300 and 20 <= len(doc["samples"]) <= 60  # 10 to calibrate, then one per 0.3-1.5 s
+    start, end = hunch_window()
+    assert doc["alerts"] and all(start + 2 - 0.5 <= a["t"] <= end + 1.5 for a in doc["alerts"]), doc["alerts"]
+
+
 def test_replay_timeline_is_readable(tmp_path: Path) -> None:
     done = cli("replay", str(HUNCH), "--alert-after", "3", config=tmp_path)
     assert done.returncode == 0, done.stderr

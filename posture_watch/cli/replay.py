@@ -1,4 +1,5 @@
-"""`posture-watch replay`: a recorded clip through the same session as the webcam, every frame."""
+"""`posture-watch replay`: a recorded clip through the same session as the webcam, every frame (or, with
+--run-pace, the frames `run` would sample)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ examples:
                                    a timeline of states and alerts (calibrates on the clip's first 2 s)
   posture-watch replay clip.mp4 --baseline calibration/clip.json --json
                                    one JSON document on stdout, judged against a saved baseline
+  posture-watch replay clip.mp4 --run-pace
+                                   only the frames `posture-watch run` would have looked at: what it would say
   posture-watch replay clip.mp4 --notify
                                    also send the alerts as desktop notifications
   posture-watch replay clip.mp4 --record day.sqlite3 --start 2026-03-02T09:30
@@ -42,6 +45,9 @@ def add_command(sub: argparse._SubParsersAction) -> None:
     how.add_argument("--calibrate-first", type=common.calibration_seconds, metavar="SECONDS",
                      help=f"calibrate on the clip's first SECONDS (the default, with {DEFAULT_CALIBRATE_FIRST_S:g})")
     how.add_argument("--baseline", type=Path, metavar="FILE", help="judge against this baseline file instead")
+    rep.add_argument("--run-pace", action="store_true",
+                     help="take the frames as `run` samples a webcam (every 0.2 s while calibrating, then every "
+                     "1.5 s, 0.3 s while a change is being confirmed), on the clip's time, instead of every frame")
     rep.add_argument("--json", action="store_true", help="print one JSON document on stdout instead")
     rep.add_argument("--notify", action="store_true", help="also send the alerts as desktop notifications")
     rep.add_argument("--record", type=Path, metavar="DB",
@@ -78,7 +84,7 @@ def replay_command(args: argparse.Namespace) -> int:
     try:
         with common.pose_estimator(args) as estimator:
             report = replay(args.video, baseline, estimator, common.replay_settings(args), tuple(subscribers),
-                            progress.update if progress else None, mailbox, clock)
+                            progress.update if progress else None, mailbox, clock, sampled=args.run_pace)
     except SessionStopped as stop:
         raise Interrupted(f"interrupted by {stop.reason}: the replay was not finished") from None
     finally:
