@@ -137,6 +137,7 @@ class PoseEstimator:
             raise PostureWatchError(f"the pose model could not be loaded: {err}") from None
         self._last_ms = -1
         self._warmed_up = False
+        self._notices = NativeNoticeFilter()
 
     def observe(self, frame: Frame) -> Observation:
         """What the core needs of one frame: the people in it and its brightness. The picture is not kept."""
@@ -153,12 +154,10 @@ class PoseEstimator:
         # the model's own time per frame.
         image = mp.Image(image_format=mp.ImageFormat.SRGB, data=cv2.cvtColor(image_bgr, cv2.COLOR_BGR2RGB))
         try:
-            if self._warmed_up:
+            # The first inference logs its set-up notices; later ones, now and then, an alignment notice.
+            with self._notices if self._warmed_up else native_stderr_silenced():
                 result = self._landmarker.detect_for_video(image, ms)
-            else:
-                with native_stderr_silenced():  # the first inference logs a one-off memory-alignment notice
-                    result = self._landmarker.detect_for_video(image, ms)
-                self._warmed_up = True
+            self._warmed_up = True
         except (RuntimeError, ValueError) as err:
             raise PoseModelError(f"the pose model failed on a frame ({err})") from None
         h, w = image_bgr.shape[:2]
@@ -174,6 +173,7 @@ class PoseEstimator:
     def close(self) -> None:
         with native_stderr_silenced():
             self._landmarker.close()
+        self._notices.close()
 
     def __enter__(self) -> PoseEstimator:
         return self
@@ -212,6 +212,42 @@ def native_stderr_silenced() -> Iterator[None]:
     finally:
         os.dup2(saved, 2)
         os.close(saved)
+
+
+class NativeNoticeFilter:
+    """While an inference runs, file descriptor 2 points into a pipe; afterwards what arrived there goes on to the
+    real stderr, except MediaPipe's notice that an input tensor was not aligned and was copied. LiteRT logs it
+    straight to fd 2 the first time an input happens to be misaligned, which may be any frame (seen after dozens,
+    with the full model). Hiding fd 2 instead would also hide what another thread writes meanwhile (the terminal's
+    alerts)."""
+
+    NOTICE = b"Input tensor memory is not aligned"
+
+    def __init__(self) -> None:
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        self._saved = -1
+
+    def __enter__(self) -> None:
+        sys.stderr.flush()
+        self._saved = os.dup(2)
+        os.dup2(self._write, 2)
+
+    def __exit__(self, *_exc: object) -> None:
+        sys.stderr.flush()
+        os.dup2(self._saved, 2)
+        os.close(self._saved)
+        chunks = []
+        with contextlib.suppress(BlockingIOError):
+            while chunk := os.read(self._read, 65536):
+                chunks.append(chunk)
+        kept = [line for line in b"".join(chunks).splitlines(keepends=True) if self.NOTICE not in line]
+        if kept:
+            os.write(2, b"".join(kept))
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
 
 
 def brightness(image: np.ndarray) -> tuple[float, float]:
