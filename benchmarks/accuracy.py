@@ -49,7 +49,6 @@ from posture_watch.core.baseline import CalibrationRefused
 from posture_watch.core.events import Sampled
 from posture_watch.core.landmarks import Pose
 from posture_watch.core.policy import PolicySettings
-from posture_watch.core.thresholds import STEADY_INTERVAL_S
 from posture_watch.core.watcher import SamplingPlan, WatchSettings
 from posture_watch.pose import PoseEstimator
 from posture_watch.replay import ReplayReport, replay
@@ -61,6 +60,7 @@ COOLDOWN = 10.0
 CATCH_EARLY, CATCH_LATE = 0.5, 1.5
 STATE_MARGIN = 0.7
 MIN_TRUE_ANGLE = 5.0
+RUN_PLAN = SamplingPlan()  # how `run` samples a webcam once calibrated (the defaults)
 NECK_EVENTS = {"hunch", "forward_head", "ramp", ""}
 SHOULDER_EVENTS = {"shrug", "ramp", ""}
 
@@ -163,8 +163,7 @@ def score(clip: Clip, labels: list[dict[str, str]], report: ReplayReport, alert_
                if (labels[i]["expected_state"], labels[i]["transient"])
                != (labels[i - 1]["expected_state"], labels[i - 1]["transient"])]
     hits = scored = 0
-    plan = SamplingPlan()
-    margin = STATE_MARGIN + (max(plan.steady, plan.confirming, plan.away) if sampled else 0.0)
+    margin = STATE_MARGIN + (max(RUN_PLAN.steady, RUN_PLAN.confirming, RUN_PLAN.away) if sampled else 0.0)
     for row in labels:
         sample = state_sample(int(row["frame"]))
         acceptable = row["expected_state"].split("|")
@@ -215,7 +214,7 @@ def _median(values: list[float]) -> float | None:
 
 class RunPacedEstimator(PoseEstimator):
     """The pose model, told that a clip's frames are as far apart as `posture-watch run` samples a webcam: every
-    CALIBRATION_INTERVAL_S over the calibration, every STEADY_INTERVAL_S after it. Only the model's timestamps
+    CALIBRATION_INTERVAL_S over the calibration, every RUN_PLAN.steady after it. Only the model's timestamps
     change; the watcher keeps the clip's own time."""
 
     def __init__(self, model: Path | None, frame_s: float) -> None:
@@ -226,7 +225,7 @@ class RunPacedEstimator(PoseEstimator):
     def detect(self, image_bgr: np.ndarray, t: float) -> list[Pose]:
         frame = round(t / self.frame_s)
         calibrating = min(frame, self.calibration_frames - 1)
-        paced = calibrating * CALIBRATION_INTERVAL_S + (frame - calibrating) * STEADY_INTERVAL_S
+        paced = calibrating * CALIBRATION_INTERVAL_S + (frame - calibrating) * RUN_PLAN.steady
         return super().detect(image_bgr, paced)
 
 
@@ -264,9 +263,8 @@ def run(folder: Path, names: list[str] | None = None, alert_after: float = 3.0,
             scores.append(clip_score)
             print(f"  scored {clip.name}", file=sys.stderr)
     parts = {part: totals([s for s in scores if s.part == part]) for part in ("tune", "check")}
-    plan = SamplingPlan()
-    pace = ({"run_pace": {"calibrating_s": CALIBRATION_INTERVAL_S, "steady_s": plan.steady,
-                          "confirming_s": plan.confirming, "away_s": plan.away,
+    pace = ({"run_pace": {"calibrating_s": CALIBRATION_INTERVAL_S, "steady_s": RUN_PLAN.steady,
+                          "confirming_s": RUN_PLAN.confirming, "away_s": RUN_PLAN.away,
                           "scenario": "frames sampled", "sweep": "every frame, spaced out for the pose model"}}
             if run_pace else {})
     return {"settings": {"calibrate_first_s": CALIBRATE_FIRST, "alert_after_s": alert_after, "cooldown_s": COOLDOWN,
@@ -355,7 +353,7 @@ def main() -> int:
                          "model was fitted on)")
     ap.add_argument("--run-pace", action="store_true",
                     help=f"score the library as `run` would see it ({CALIBRATION_INTERVAL_S:g} s between samples "
-                         f"while calibrating, then {STEADY_INTERVAL_S:g} s): scenario clips sampled, sweeps spaced "
+                         f"while calibrating, then {RUN_PLAN.steady:g} s): scenario clips sampled, sweeps spaced "
                          "out for the pose model; writes benchmarks/accuracy_run_pace.json unless --json is given")
     args = ap.parse_args()
     if args.jobs is not None and args.jobs < 1:

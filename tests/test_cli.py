@@ -189,16 +189,19 @@ def test_doctor_reports_every_check(tmp_path: Path) -> None:
 def test_doctor_checks_the_baseline_against_the_camera_and_pose_model(hunch_camera: Path, tmp_path: Path) -> None:
     committed = json.loads((ROOT / "calibration" / "hunch_slow.json").read_text())  # the bundled model, 640x480
     (tmp_path / "baseline.json").write_text(json.dumps(committed))
-    done = cli("doctor", "--camera", str(hunch_camera), config=tmp_path)
-    lines = {m[2]: (m[1].strip(), m[3]) for line in done.stdout.splitlines() if (m := DOCTOR_LINE.match(line))}
-    assert lines["baseline"][0] == "ok" and lines["baseline"][1].endswith(", 640x480, the bundled lite pose model)")
+
+    def baseline_line() -> tuple[str, str, int]:
+        done = cli("doctor", "--camera", str(hunch_camera), config=tmp_path)
+        lines = {m[2]: (m[1].strip(), m[3]) for line in done.stdout.splitlines() if (m := DOCTOR_LINE.match(line))}
+        return (*lines["baseline"], done.returncode)
+
+    status, detail, _ = baseline_line()
+    assert status == "ok" and detail.endswith(", 640x480, the bundled lite pose model)")
     other = {**committed, "resolution": [1280, 720], "pose_model_sha256": FULL_SHA256}
     (tmp_path / "baseline.json").write_text(json.dumps(other))
-    done = cli("doctor", "--camera", str(hunch_camera), config=tmp_path)
-    lines = {m[2]: (m[1].strip(), m[3]) for line in done.stdout.splitlines() if (m := DOCTOR_LINE.match(line))}
-    status, detail = lines["baseline"]
-    assert status == "PROBLEM" and "another pose model" in detail, done.stdout
-    assert "1280x720 picture and the camera gives 640x480" in detail and done.returncode == 1
+    status, detail, returncode = baseline_line()
+    assert status == "PROBLEM" and "another pose model" in detail, detail
+    assert "1280x720 picture and the camera gives 640x480" in detail and returncode == 1
 
 
 def test_a_model_that_is_not_a_bundle_is_refused(tmp_path: Path) -> None:
