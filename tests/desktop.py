@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 from jeepney import DBusAddress, MessageType, new_method_call
@@ -30,14 +30,32 @@ NOTIFICATIONS = "org.freedesktop.Notifications"
 STARTUP_TIMEOUT_S = 10.0
 
 
+def next_line(pipe: IO[Any], timeout: float) -> str | None:
+    """The next line from a child's pipe, without its newline; "" at the end of the output, None if no whole line
+    came within `timeout`. Read byte by byte from the file descriptor, never through the file object's buffer:
+    select() cannot see a line that an earlier readline() pulled into that buffer along with the one before it
+    (two lines written together), and would wait for it in vain."""
+    deadline = time.monotonic() + timeout
+    line = b""
+    while not line.endswith(b"\n"):
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([pipe], [], [], left)[0]:
+            return None
+        byte = os.read(pipe.fileno(), 1)
+        if not byte:
+            return line.decode()
+        line += byte
+    return line[:-1].decode()
+
+
 def read_line(proc: subprocess.Popen[str], timeout: float = STARTUP_TIMEOUT_S) -> str:
     """The next line of a child's stdout, failing the test instead of hanging if none comes in time."""
     assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    if not ready:
+    line = next_line(proc.stdout, timeout)
+    if line is None:
         proc.kill()
         raise AssertionError(f"{proc.args!r} printed nothing within {timeout:g} s")
-    return proc.stdout.readline().strip()
+    return line.strip()
 
 
 def stop_process(proc: subprocess.Popen[Any]) -> None:

@@ -20,7 +20,7 @@ from jeepney.io.blocking import DBusConnection, open_dbus_connection
 
 from posture_watch.report import STATE_COLOURS
 from posture_watch.tray import Tray
-from tests.desktop import read_line, stop_process
+from tests.desktop import next_line, read_line, stop_process
 from tests.test_history import a_session, record
 
 # Only looked up: importing pystray without a display fails (it picks its backend on import).
@@ -112,20 +112,12 @@ class Watcher:
                 self.lines.remove(line)
                 return line
         while True:
-            line = _read_err(self.proc)
+            line = next_line(self.proc.stderr, TIMEOUT_S)
+            assert line is not None, f"the watcher said nothing for {TIMEOUT_S:g} s; unmatched so far: {self.lines}"
             assert line, f"the watcher ended before a line like {pattern!r}: {self.lines}"
             if re.search(pattern, line):
                 return line
             self.lines.append(line)
-
-
-def _read_err(proc: subprocess.Popen[str]) -> str:
-    import select
-
-    assert proc.stderr is not None
-    ready, _, _ = select.select([proc.stderr], [], [], TIMEOUT_S)
-    assert ready, f"the watcher said nothing for {TIMEOUT_S:g} s"
-    return proc.stderr.readline()
 
 
 @pytest.fixture
