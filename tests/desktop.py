@@ -31,10 +31,10 @@ STARTUP_TIMEOUT_S = 10.0
 
 
 def next_line(pipe: IO[Any], timeout: float) -> str | None:
-    """The next line from a child's pipe, without its newline; "" at the end of the output, None if no whole line
-    came within `timeout`. Read byte by byte from the file descriptor, never through the file object's buffer:
-    select() cannot see a line that an earlier readline() pulled into that buffer along with the one before it
-    (two lines written together), and would wait for it in vain."""
+    """The next line from a child's pipe, as readline() gives it ("" only at the end of the output), or None if no
+    whole line came within `timeout`. Read byte by byte from the file descriptor, never through the file object's
+    buffer: select() cannot see a line that an earlier readline() pulled into that buffer along with the one
+    before it (two lines written together), and would wait for it in vain."""
     deadline = time.monotonic() + timeout
     line = b""
     while not line.endswith(b"\n"):
@@ -43,9 +43,9 @@ def next_line(pipe: IO[Any], timeout: float) -> str | None:
             return None
         byte = os.read(pipe.fileno(), 1)
         if not byte:
-            return line.decode()
+            break
         line += byte
-    return line[:-1].decode()
+    return line.decode()
 
 
 def read_line(proc: subprocess.Popen[str], timeout: float = STARTUP_TIMEOUT_S) -> str:
