@@ -183,16 +183,16 @@ def long_slouch(clip: str, folder: Path) -> tuple[Path, float]:
                                   "hunch/forward_head_m_young_heavy_wide_high_left"])  # check
 def test_at_run_pace_a_long_slouch_ends_when_the_user_sits_up(clip: str, tmp_path: Path) -> None:
     """At one sample every 1.5 s, the state must follow a user who sits up after a long slouch, and an alert that
-    falls due as they do must not come after it. (An earlier README put the lag at up to 11 s; that came from a
-    warped photo, see the README's weaknesses; on these rendered bodies it is under 2 s.)"""
+    falls due as they do must not come after it. All 13 rendered hunch clips made long went back to `upright`
+    within 1.9 s (the warped photo lags longer, for a reason of its own: README, "Where it is weak")."""
     video, upright_at = long_slouch(clip, tmp_path)
     alerted = []
     for alert_after in (16.0, 19.0, 21.0):  # due mid-slouch, near its end, as the person sits up
         settings = WatchSettings(PolicySettings(alert_after=alert_after, cooldown=600.0), break_after=None)
         with PoseEstimator() as estimator:
             report = replay(video, accuracy.CALIBRATE_FIRST, estimator, settings, sampled=True)
-        back = next(s.t for s in report.samples if s.t >= upright_at and s.decision.state != "slouching")
-        assert back - upright_at <= 2.5, (alert_after, back, upright_at)
+        back = next((s.t for s in report.samples if s.t >= upright_at and s.decision.state != "slouching"), None)
+        assert back is not None and back - upright_at <= 2.5, (alert_after, back, upright_at)
         late = [a.t for a in report.alerts if a.t > upright_at]
         assert not late, f"alerted {late} after the user sat up at {upright_at} s (alert-after {alert_after})"
         alerted += report.alerts
