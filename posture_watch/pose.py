@@ -216,12 +216,13 @@ def native_stderr_silenced() -> Iterator[None]:
 
 class NativeNoticeFilter:
     """While an inference runs, file descriptor 2 points into a pipe; afterwards what arrived there goes on to the
-    real stderr, except MediaPipe's notice that an input tensor was not aligned and was copied. LiteRT logs it
-    straight to fd 2 the first time an input happens to be misaligned, which may be any frame (seen after dozens,
-    with the full model). Hiding fd 2 instead would also hide what another thread writes meanwhile (the terminal's
-    alerts)."""
+    real stderr, except MediaPipe's notices, which it logs straight to fd 2 once each, at whichever frame first
+    meets the case: that an input tensor was not aligned and was copied (seen after dozens of frames, with the
+    full model), and that a region of interest is not square (the first time a person is found after a frame with
+    nobody: a user who sits down after `run` has started). Neither says anything wrong. Hiding fd 2 instead would
+    also hide what another thread writes meanwhile (the terminal's alerts)."""
 
-    NOTICE = b"Input tensor memory is not aligned"
+    NOTICES = (b"Input tensor memory is not aligned", b"Using NORM_RECT without IMAGE_DIMENSIONS")
 
     def __init__(self) -> None:
         self._read, self._write = os.pipe()
@@ -241,7 +242,8 @@ class NativeNoticeFilter:
         with contextlib.suppress(BlockingIOError):
             while chunk := os.read(self._read, 65536):
                 chunks.append(chunk)
-        kept = [line for line in b"".join(chunks).splitlines(keepends=True) if self.NOTICE not in line]
+        kept = [line for line in b"".join(chunks).splitlines(keepends=True)
+                if not any(notice in line for notice in self.NOTICES)]
         if kept:
             os.write(2, b"".join(kept))
 

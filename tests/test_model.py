@@ -119,6 +119,18 @@ def test_a_damaged_angle_model_is_one_clear_error(tmp_path: Path, monkeypatch: p
     assert said in str(err.value) and "\n" not in str(err.value)
 
 
+def test_a_person_found_after_an_empty_frame_prints_nothing(capfd: pytest.CaptureFixture[str]) -> None:
+    """MediaPipe logs a notice about a non-square region the first time it finds a person after a frame without
+    one: what a user who sits down after starting `run` would otherwise see on the terminal."""
+    source = VideoFileSource(FIRST_FRAME_OF)
+    person = next(iter(source)).image
+    source.close()
+    with pose.PoseEstimator() as estimator:
+        assert estimator.detect(np.zeros_like(person), 0.0) == []
+        assert len(estimator.detect(person, 0.1)) == 1
+    assert capfd.readouterr().err == ""
+
+
 def test_the_alignment_notice_is_dropped_and_anything_else_passes(capfd: pytest.CaptureFixture[str]) -> None:
     """LiteRT writes a notice straight to fd 2 the first time an input tensor happens to be misaligned, at any
     frame; a CI run once showed it under `replay --model full`. Written while an inference runs, it is dropped;
