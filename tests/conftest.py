@@ -106,13 +106,13 @@ def hunch_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def empty_room(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 3 s clip of the samples' empty room: nobody to calibrate on."""
+    """A 4 s clip of the samples' empty room: nobody to calibrate on (after the camera's 1 s warm-up at 10 fps)."""
     import cv2
 
     room = cv2.imread(str(Path(__file__).resolve().parent.parent / "samples" / "assets" / "room_bg.png"))
     path = tmp_path_factory.mktemp("clips") / "empty_room.avi"
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (room.shape[1], room.shape[0]))
-    for _ in range(30):
+    for _ in range(40):
         writer.write(room)
     writer.release()
     return path

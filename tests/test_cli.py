@@ -13,12 +13,14 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from posture_watch.cli.common import OTHER_MODEL_NOTE
 from posture_watch.core.advice import FIXES, TITLES
 from posture_watch.offline import unavailable_reason
 from posture_watch.pose import BUNDLED_SHA256, FULL_SHA256, bundled_model_path
+from tests.emulated_camera import hunch_frames, write_clip
 from tests.test_model import FULL_MODEL
 
 pytestmark = pytest.mark.slow  # every test here runs the command line in a subprocess
@@ -133,6 +135,17 @@ def test_calibration_without_a_person_says_what_to_do(tmp_path: Path, empty_room
     assert done.returncode == 1 and "Traceback" not in done.stderr
     assert done.stderr.splitlines()[-1].startswith("posture-watch: calibration failed: a person was in view in only")
     assert not (tmp_path / "baseline.json").exists()
+
+
+def test_a_webcam_whose_first_frames_are_black_still_calibrates(tmp_path: Path) -> None:
+    """Many webcams deliver black (or washed-out) frames while their exposure settles after opening: here 8 (half a
+    second at 15 fps). Judged, they would be "nobody in view", three of a one-second calibration's five samples,
+    and it would be refused."""
+    black = np.zeros_like(hunch_frames(0, 0.1)[0])
+    camera = write_clip(tmp_path / "camera.avi", [black] * 8 + hunch_frames(0, 3))
+    done = cli("calibrate", "--camera", str(camera), "--seconds", "1", config=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "baseline.json").read_text())["samples"] >= 5  # every sample saw the person
 
 
 def test_run_on_a_clip_as_camera_alerts_in_the_terminal(hunch_camera: Path, tmp_path: Path) -> None:
