@@ -53,6 +53,12 @@ from .pose import PoseEstimator, PoseModelError, load_angle_model
 from .sources import CameraLost, CameraUnavailable, Frame, FrameSource
 
 CALIBRATION_INTERVAL_S = 0.2  # ~25 samples in 5 s: enough to measure the spread, cheap enough to be quick
+# A webcam's first frames after it opens are taken while its automatic exposure, white balance and focus settle:
+# black, washed out or blurred, for a few frames on some cameras and up to 25 on others (as reported on public issue
+# trackers). A calibration would count them as "nobody in view" (refusing a short one) or measure a picture that is
+# not yet the room's, so it starts after the first 10 (1/3 s at 30 fps). Watching does not wait for them: the state
+# needs a fault to last half a second before it changes, and the first sample after a start is awaited (≤ 1.5 s).
+CALIBRATION_SKIPS_FRAMES = 10
 IDLE_CHECK_S = 30.0  # while the camera is off, working hours are checked at least this often
 
 
@@ -423,10 +429,11 @@ class Session:
             self._defer_commands(deferred)  # a Quit that came while the model loaded: the camera stays off
             source = self._source or self._open_for_calibration(deferred, wait_for_camera)
             self._emit([CalibrationStarted(self.clock.now(), seconds)])
-            observations = self._collect(source, seconds, deferred)
+            # A replayed file is a recording, calibrated on from its first frame.
+            observations = self._collect(source, seconds, deferred, 0 if self.replaying else CALIBRATION_SKIPS_FRAMES)
             label, size = source.label, source.size
             if source.ended:  # the clip ended before the time was up
-                if not observations:
+                if self.replaying and not observations:  # (a clip standing in for a camera decoded when opened)
                     raise PostureWatchError(f"{label}: no frames could be decoded (corrupt or empty video)")
                 raise PostureWatchError(f"{label}: the clip is shorter than the {seconds:g} s asked for "
                                         "calibration")
@@ -443,9 +450,10 @@ class Session:
         self._emit([Calibrated(self.clock.now(), baseline)])
         return Calibration(baseline, observations)
 
-    def _collect(self, source: FrameSource, seconds: float,
-                 deferred: list[tuple[Command, Future[Reply] | None]]) -> list[Observation]:
-        """Observations from `seconds` of frames, and the first one after them (read to know the time was up)."""
+    def _collect(self, source: FrameSource, seconds: float, deferred: list[tuple[Command, Future[Reply] | None]],
+                 skip_frames: int) -> list[Observation]:
+        """Observations from `seconds` of frames, and the first one after them (read to know the time was up),
+        from the source's frame number `skip_frames` on."""
         observations: list[Observation] = []
         start: float | None = None
         while True:
@@ -454,6 +462,8 @@ class Session:
                 if source.ended:
                     return observations
                 self._defer_commands(deferred)
+                continue
+            if frame.index < skip_frames:
                 continue
             start = frame.t if start is None else start
             if isinstance(self.clock, ClipClock):

@@ -12,8 +12,7 @@ except by the clock:
 true while it waits for the next frame it wants, so a command (pause, quit) never waits for a frame.
 
 Cameras: `grab()` only dequeues a buffer from the driver (no pixel work), `retrieve()` converts/decodes it. We
-grab every frame so the driver's queue never holds stale frames, and retrieve only the frames we analyse. A camera's
-first `WARMUP_FRAMES` after opening are grabbed and dropped (the clip standing in for one does the same).
+grab every frame so the driver's queue never holds stale frames, and retrieve only the frames we analyse.
 """
 
 from __future__ import annotations
@@ -45,12 +44,6 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 LOST_AFTER_FAILED_GRABS = 30  # ~3 s of a camera giving nothing: unplugged or taken over
-# A webcam's first frames after it opens are taken while its automatic exposure, white balance and focus settle:
-# black, washed out or blurred, for a few frames on some cameras and up to 25 on others (as reported on public
-# issue trackers). They are dropped, not judged: a calibration would count them as "nobody in view" (refusing a
-# short one) and a watch would start from a picture that is not yet the room's. 10 frames is 1/3 s at 30 fps, the
-# time a first sample waits for them.
-WARMUP_FRAMES = 10
 # A clip played as a camera is held in memory as JPEG: ~34 kB a frame at 640x480 (a 20 s sample is 10 MB), so
 # this is ~15 minutes of 15 fps video; an hour-long recording would otherwise take gigabytes.
 MAX_CLIP_BYTES = 512 * 2**20
@@ -186,7 +179,7 @@ class CameraSource(_Source):
             failures = 0
             self._index += 1
             now = time.monotonic() - self._origin
-            if self._index < WARMUP_FRAMES or now < self._last_t + self.interval:
+            if now < self._last_t + self.interval:
                 continue
             ok, self._image = self._cap.retrieve(self._image)
             if ok:
@@ -264,10 +257,6 @@ class PacedClipSource(_Source):
             cap.release()
         if not self._jpegs:
             raise PostureWatchError(f"{shown(self.path)}: no frames could be decoded (corrupt or empty video)")
-        if len(self._jpegs) <= WARMUP_FRAMES and not self.loop:
-            raise PostureWatchError(
-                f"{shown(self.path)} has only {len(self._jpegs)} frame(s): too short to play as a camera, whose first "
-                f"{WARMUP_FRAMES} are dropped while it settles (add --loop to play it over and over)")
 
     def read(self, interrupted: Callable[[], bool] = never) -> Frame | None:
         frame_period = 1.0 / self.fps
@@ -288,7 +277,7 @@ class PacedClipSource(_Source):
             if interrupted():
                 return None
             self._index += 1
-            if self._index > WARMUP_FRAMES and t + 1e-9 >= self._last_t + self.interval:
+            if t + 1e-9 >= self._last_t + self.interval:
                 if not self.path.exists():
                     raise CameraLost(f"{self.label} stopped delivering frames (unplugged: the clip is gone)")
                 image = cv2.imdecode(np.frombuffer(self._jpegs[clip_index], np.uint8), cv2.IMREAD_COLOR)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from posture_watch.errors import PostureWatchError
-from posture_watch.sources import WARMUP_FRAMES, CameraSource, PacedClipSource, VideoFileSource
+from posture_watch.sources import CameraSource, PacedClipSource, VideoFileSource
 
 CLIP = Path(__file__).resolve().parent.parent / "samples" / "hunch_slow.mp4"  # 15 fps, 20 s
 
@@ -46,15 +46,6 @@ def test_paced_source_delivers_at_camera_pace_and_adapts_its_interval(hunch_came
     gaps = [round(b - a, 2) for a, b in itertools.pairwise(times)]
     assert gaps[:3] == [0.5, 0.5, 0.5] and all(g == pytest.approx(0.1, abs=0.04) for g in gaps[4:])
     assert elapsed == pytest.approx(times[-1], abs=0.3)  # real time, not as fast as possible
-
-
-def test_a_camera_drops_its_first_frames_and_does_so_again_when_reopened(hunch_camera: Path) -> None:
-    """A webcam's first frames come while its exposure settles: the first WARMUP_FRAMES are never handed out."""
-    for _ in range(2):
-        source = PacedClipSource(hunch_camera, interval=0.0, fps=30)
-        first = next(iter(source))
-        source.close()
-        assert first.index == WARMUP_FRAMES and first.t == pytest.approx(WARMUP_FRAMES / 30)
 
 
 def test_closing_a_paced_source_stops_it_at_once(hunch_camera: Path) -> None:
