@@ -264,7 +264,8 @@ def today_report_opener(history_path: Path, warn: Callable[[str], None] = _print
     def open_today() -> None:
         from .errors import PostureWatchError
         from .history import HistoryFile
-        from .report import day_summary, default_report_path, no_data, open_in_browser, write_report
+        from .report import default_report_path, open_in_browser, write_report
+        from .summary import day_summary, no_data
 
         day = datetime.now().astimezone().date()
         try:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from posture_watch.history import HistoryFile
-from posture_watch.report import day_summary, duration_text, fault_lines
+from posture_watch.summary import day_summary, duration_text, fault_lines
 
 pytestmark = pytest.mark.slow  # the day is replayed by the command line in subprocesses; a real Chromium
 

@@ -41,16 +41,8 @@ def add_command(sub: argparse._SubParsersAction) -> None:
 
 def report_command(args: argparse.Namespace) -> int:
     from ..history import HistoryFile
-    from ..report import (
-        check_report_path,
-        day_summary,
-        default_report_path,
-        no_data,
-        open_in_browser,
-        summary_lines,
-        week_summaries,
-        write_report,
-    )
+    from ..report import check_report_path, default_report_path, open_in_browser, write_report
+    from ..summary import day_summary, no_data, summary_lines, week_summaries
 
     source = history_path(args)
     if args.out is not None:
