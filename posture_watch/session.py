@@ -56,8 +56,8 @@ CALIBRATION_INTERVAL_S = 0.2  # ~25 samples in 5 s: enough to measure the spread
 # A webcam's first frames after it opens are taken while its automatic exposure, white balance and focus settle:
 # black, washed out or blurred, for a few frames on some cameras and up to 25 on others (as reported on public issue
 # trackers). A calibration would count them as "nobody in view" (refusing a short one) or measure a picture that is
-# not yet the room's, so it starts after the first 10 (1/3 s at 30 fps). Watching does not wait for them: the state
-# needs a fault to last half a second before it changes, and the first sample after a start is awaited (≤ 1.5 s).
+# not yet the room's, so it starts after the first 10 (1/3 s at 30 fps). Watching does not wait for them: a fault
+# must last half a second before the state changes, and the first sample is due within 1.5 s of the start.
 CALIBRATION_SKIPS_FRAMES = 10
 IDLE_CHECK_S = 30.0  # while the camera is off, working hours are checked at least this often
 
@@ -433,7 +433,9 @@ class Session:
             observations = self._collect(source, seconds, deferred, 0 if self.replaying else CALIBRATION_SKIPS_FRAMES)
             label, size = source.label, source.size
             if source.ended:  # the clip ended before the time was up
-                if self.replaying and not observations:  # (a clip standing in for a camera decoded when opened)
+                # A replayed file that gave nothing is damaged; a clip standing in for a camera was decoded when it
+                # opened, so it is only short.
+                if self.replaying and not observations:
                     raise PostureWatchError(f"{label}: no frames could be decoded (corrupt or empty video)")
                 raise PostureWatchError(f"{label}: the clip is shorter than the {seconds:g} s asked for "
                                         "calibration")

@@ -106,7 +106,8 @@ def hunch_camera(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def empty_room(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A 4 s clip of the samples' empty room: nobody to calibrate on (after the camera's 1 s warm-up at 10 fps)."""
+    """A 4 s clip of the samples' empty room: nobody to calibrate on, for 2 s after the 10 frames (1 s at 10 fps) a
+    calibration lets a camera settle for."""
     import cv2
 
     room = cv2.imread(str(Path(__file__).resolve().parent.parent / "samples" / "assets" / "room_bg.png"))
