@@ -137,11 +137,12 @@ def samples(folder: Path, clip: str, cache: Path, model: Path | None,
     return np.array(x), np.array(neck), np.array(shoulder)
 
 
-def fit(x: np.ndarray, y: np.ndarray) -> Any:
+def fit(x: np.ndarray, y: np.ndarray, loss: str = "squared_error") -> Any:
+    """The shipped settings; `loss` (scikit-learn's name) for benchmarks/angle_candidates.py's comparison."""
     from sklearn.ensemble import GradientBoostingRegressor
 
     return GradientBoostingRegressor(n_estimators=TREES, max_depth=DEPTH, learning_rate=RATE, subsample=SUBSAMPLE,
-                                     random_state=0).fit(x, y)
+                                     loss=loss, random_state=0).fit(x, y)
 
 
 def export(model: Any) -> dict[str, Any]:
