@@ -20,6 +20,9 @@ from .history import HistoryFile
 WEEK_DAYS = 7
 
 
+# --- numbers -----------------------------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True)
 class HourShare:
     hour: int

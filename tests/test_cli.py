@@ -141,8 +141,8 @@ def test_a_webcam_whose_first_frames_are_black_still_calibrates(tmp_path: Path) 
     """Many webcams deliver black (or washed-out) frames while their exposure settles after opening: here 8 (half a
     second at 15 fps). Judged, they would be "nobody in view", three of a one-second calibration's five samples,
     and it would be refused."""
-    black = np.zeros_like(hunch_frames(0, 0.1)[0])
-    camera = write_clip(tmp_path / "camera.avi", [black] * 8 + hunch_frames(0, 3))
+    upright = hunch_frames(0, 3)
+    camera = write_clip(tmp_path / "camera.avi", [np.zeros_like(upright[0])] * 8 + upright)
     done = cli("calibrate", "--camera", str(camera), "--seconds", "1", config=tmp_path)
     assert done.returncode == 0, done.stderr
     assert json.loads((tmp_path / "baseline.json").read_text())["samples"] >= 5  # every sample saw the person
